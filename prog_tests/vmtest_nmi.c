@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Guest side of the vmtest NMI channel; see scripts/nmi-injector.py. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "vmtest_nmi.h"
+
+#define VMTEST_CTL_DEV "/dev/ttyS1"
+#define VMTEST_DEFAULT_NMI_RATE 3000
+
+static int ctl_fd = -1;
+
+/* Send @req and read one reply line into @buf within @timeout_ms. */
+static int ctl_request(const char *req, char *buf, size_t len, int timeout_ms)
+{
+	struct pollfd pfd;
+	size_t n = 0;
+
+	if (ctl_fd < 0) {
+		ctl_fd = open(VMTEST_CTL_DEV, O_RDWR | O_NOCTTY);
+		if (ctl_fd < 0)
+			return -errno;
+	}
+	if (write(ctl_fd, req, strlen(req)) != (ssize_t)strlen(req))
+		return -EIO;
+
+	pfd.fd = ctl_fd;
+	pfd.events = POLLIN;
+	while (n < len - 1) {
+		int r = poll(&pfd, 1, timeout_ms);
+		char c;
+
+		if (r <= 0)
+			return r == 0 ? -ETIMEDOUT : -errno;
+		if (read(ctl_fd, &c, 1) != 1)
+			return -EIO;
+		if (c == '\n')
+			break;
+		buf[n++] = c;
+	}
+	buf[n] = '\0';
+	return 0;
+}
+
+int vmtest_nmi_start(int rate_hz)
+{
+	char req[64], reply[64];
+	int err;
+
+	if (rate_hz <= 0) {
+		const char *env = getenv("VMTEST_NMI_RATE");
+
+		rate_hz = env ? atoi(env) : VMTEST_DEFAULT_NMI_RATE;
+	}
+	snprintf(req, sizeof(req), "NMI START %d\n", rate_hz);
+	err = ctl_request(req, reply, sizeof(reply), 5000);
+	if (err) {
+		fprintf(stderr, "vmtest_nmi_start: no NMI source on %s: %s\n",
+			VMTEST_CTL_DEV, strerror(-err));
+		return err;
+	}
+	return strcmp(reply, "OK") ? -EPROTO : 0;
+}
+
+long vmtest_nmi_stop(void)
+{
+	char reply[64];
+	long count;
+	int err;
+
+	err = ctl_request("NMI STOP\n", reply, sizeof(reply), 5000);
+	if (err)
+		return err;
+	if (sscanf(reply, "NMI COUNT %ld", &count) != 1)
+		return -EPROTO;
+	return count;
+}

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Tracks which task storage values are still allocated.
+ *
+ * Programs that create storage insert the address of the new value into
+ * "live" (the map is shared through bpf_map__reuse_fd()). When the kernel
+ * frees a selem it first calls bpf_obj_free_fields() on its value, on every
+ * free path (deferred free after a grace period, map_free, owner destroy),
+ * on base and patched kernels alike: the value's address leaves "live"
+ * there. Whatever is left once everything is torn down was never freed.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "storage_free_tracker.h"
+
+char _license[] SEC("license") = "GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LIVE_MAX_ENTRIES);
+	__type(key, __u64);
+	__type(value, __u8);
+} live SEC(".maps");
+
+long nr_freed;
+long nr_free_untracked;
+
+SEC("fentry/bpf_obj_free_fields")
+int BPF_PROG(on_obj_free_fields, const struct btf_record *rec, void *obj)
+{
+	__u64 key = (__u64)obj;
+	long err;
+
+	err = bpf_map_delete_elem(&live, &key);
+	if (!err)
+		__sync_fetch_and_add(&nr_freed, 1);
+	else if (err != -2 /* -ENOENT: not one of ours */)
+		__sync_fetch_and_add(&nr_free_untracked, 1);
+	return 0;
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# apply-series.sh REPO VARIANT
+#
+# Print the commit that VARIANT builds: "base" is the tag vmtest-base,
+# "patched" is the series in patches/ applied with git am, "mutant-NAME" is
+# the series plus patches/mutants/NAME*.patch. Applying happens in a scratch
+# worktree and the result is remembered by content, so the same series always
+# yields the same commit and nothing is reapplied when nothing changed.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+repo=$1 variant=$2
+srcdir=$(dirname "$repo")
+base=$(git -C "$repo" rev-parse vmtest-base^{commit})
+
+series_files() {
+	local dir=$VMTEST_ROOT/patches
+	if [ -f "$dir/series" ]; then
+		grep -vE '^\s*(#|$)' "$dir/series" | sed "s|^|$dir/|"
+	else
+		ls "$dir"/*.patch 2>/dev/null | grep -v -- '-cover-letter\.patch$' || true
+	fi
+}
+
+patches=()
+case "$variant" in
+base) echo "$base"; exit 0 ;;
+patched) mapfile -t patches < <(series_files) ;;
+mutant-*)
+	name=${variant#mutant-}
+	mapfile -t patches < <(series_files)
+	mapfile -t -O ${#patches[@]} patches < <(ls "$VMTEST_ROOT/patches/mutants/$name"*.patch 2>/dev/null)
+	ls "$VMTEST_ROOT/patches/mutants/$name"*.patch >/dev/null 2>&1 ||
+		die "no mutant '$name' in patches/mutants/"
+	;;
+*) die "unknown kernel variant '$variant' (base, patched, mutant-NAME)" ;;
+esac
+
+[ ${#patches[@]} -gt 0 ] || { echo "$base"; exit 0; }
+for p in "${patches[@]}"; do [ -f "$p" ] || die "series lists $p, which does not exist"; done
+
+key=$( (echo "$base"; cat "${patches[@]}") | sha1sum | cut -c1-16)
+mkdir -p "$srcdir/applied"
+if [ -f "$srcdir/applied/$key" ] &&
+	git -C "$repo" cat-file -e "$(cat "$srcdir/applied/$key")^{commit}" 2>/dev/null; then
+	cat "$srcdir/applied/$key"
+	exit 0
+fi
+
+wt=$srcdir/apply
+if [ ! -d "$wt" ]; then
+	git -C "$repo" worktree prune
+	git -C "$repo" worktree add -q --detach "$wt" "$base" >&2
+fi
+git -C "$wt" am --abort >/dev/null 2>&1 || true
+git -C "$wt" checkout -q -f --detach "$base"
+git -C "$wt" clean -q -fdx
+
+for p in "${patches[@]}"; do
+	if ! out=$(GIT_COMMITTER_NAME=vmtest GIT_COMMITTER_EMAIL=vmtest@localhost \
+		git -C "$wt" am -q --committer-date-is-author-date "$p" 2>&1); then
+		git -C "$wt" am --abort >/dev/null 2>&1 || true
+		echo "$out" | grep -E '^(error|fatal|Patch failed|Applying)' | sed 's/^/vmtest:   /' >&2
+		die "patch does not apply: ${p#"$VMTEST_ROOT"/} (on $(git -C "$repo" log -1 --format='%h %s' "$base"))"
+	fi
+done
+commit=$(git -C "$wt" rev-parse HEAD)
+echo "$commit" >"$srcdir/applied/$key"
+echo "$commit"

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# build-kernel.sh REPO VARIANT CONFIG
+#
+# Build VARIANT (base, patched, mutant-NAME) with the CONFIG fragment set
+# (debug or bench) and print the directory holding its bzImage, vmlinux.h,
+# System.map and .config. One source worktree and one build directory per
+# CONFIG are shared by all variants: switching variant rewrites only the files
+# that differ, make rebuilds only what depends on them, and ccache turns a
+# switch back into cache hits.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+repo=$1 variant=$2 config=$3
+srcdir=$(dirname "$repo")
+tree=$srcdir/tree
+build=$srcdir/build-$config
+out=$srcdir/out/$variant-$config
+jobs=${VMTEST_JOBS:-$(($(nproc) + 1))}
+
+case "$config" in
+debug) fragments=(base bpf debug) ;;
+bench) fragments=(base bpf) ;;
+*) die "unknown config '$config' (debug, bench)" ;;
+esac
+fragfiles=()
+for f in "${fragments[@]}"; do fragfiles+=("$VMTEST_ROOT/kernel-config/$f.config"); done
+
+commit=$(phase patch "$VMTEST_ROOT/scripts/apply-series.sh" "$repo" "$variant")
+stamp="$commit $(cat "${fragfiles[@]}" | sha1sum | cut -c1-16)"
+
+# Only one build at a time per source tree (two would fight over the tree).
+exec 9>"$srcdir/build.lock"
+flock 9
+
+if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$stamp" ] && [ -f "$out/bzImage" ]; then
+	note "kernel $variant-$config is up to date ($(git -C "$repo" log -1 --format=%h "$commit"))"
+	echo "$out"
+	exit 0
+fi
+
+if [ ! -d "$tree" ]; then
+	git -C "$repo" worktree prune
+	git -C "$repo" worktree add -q --detach "$tree" "$commit" >&2
+fi
+git -C "$tree" checkout -q -f --detach "$commit"
+note "building $variant-$config: $(git -C "$tree" log -1 --format='%h %s')"
+
+phase config "$VMTEST_ROOT/scripts/kconfig.sh" "$tree" "$build" "${fragfiles[@]}"
+
+cc=gcc
+if command -v ccache >/dev/null 2>&1 && [ -z "${VMTEST_NO_CCACHE:-}" ]; then
+	export CCACHE_DIR=${CCACHE_DIR:-$VMTEST_CACHE/ccache}
+	export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-10G}
+	export CCACHE_SLOPPINESS=time_macros,include_file_mtime,include_file_ctime
+	cc="ccache gcc"
+fi
+# A fixed timestamp and version keep objects identical across variants, so
+# ccache hits when switching back.
+export KBUILD_BUILD_TIMESTAMP="vmtest" KBUILD_BUILD_USER=vmtest KBUILD_BUILD_HOST=vmtest
+log=$build/build.log
+rm -f "$out/stamp"
+make_kernel() { make -C "$tree" O="$build" -j"$jobs" CC="$cc" HOSTCC=gcc bzImage >"$log" 2>&1; }
+if ! phase kernel make_kernel; then
+	grep -E '(error|Error)[: ]' "$log" | head -20 | sed 's/^/vmtest:   /' >&2
+	die "kernel build failed for $variant-$config (full log: $log)"
+fi
+grep -E ' warning: ' "$log" | head -5 | sed 's/^/vmtest: build warning: /' >&2 || true
+
+mkdir -p "$out"
+cp "$build/arch/x86/boot/bzImage" "$build/System.map" "$build/.config" "$out/"
+# vmlinux itself is large (KASAN + debug info); keep only its BTF.
+"$VMTEST_ROOT/scripts/objcopy-btf.sh" "$build/vmlinux" "$out/vmlinux.btf"
+echo "$commit" >"$out/commit"
+echo "$stamp" >"$out/stamp"
+echo "$out"

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Make a git tree of the base kernel and print its path on stdout.
+#
+#   KERNEL_SRC=/path         use an existing tree (git or plain directory)
+#   KERNEL_GIT=url KERNEL_REF=ref   clone one (needs a network)
+#   default                  Debian's linux-source-$KERNEL_DEB_VERSION, fetched
+#                            by package name with apt from the mirror this
+#                            machine is already configured with, plus the
+#                            $KERNEL_DEB_SUITE suite, in a private apt
+#                            directory (the system's apt config is untouched).
+#
+# The result is a git repository at $VMTEST_CACHE/src/<id>/repo whose tag
+# "vmtest-base" is the base commit the series is applied to.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+KERNEL_DEB_VERSION=${KERNEL_DEB_VERSION:-7.3}
+KERNEL_DEB_SUITE=${KERNEL_DEB_SUITE:-trixie-backports}
+
+git_quiet() { git -c advice.detachedHead=false -c init.defaultBranch=base "$@"; }
+
+commit_base() {
+	local repo=$1 msg=$2
+	git_quiet -C "$repo" add -A -f .
+	git_quiet -C "$repo" -c user.name=vmtest -c user.email=vmtest@localhost \
+		commit -q --no-verify -m "$msg"
+	git -C "$repo" tag -f vmtest-base >/dev/null
+}
+
+# The machine's own Debian mirror, read from its apt configuration.
+debian_mirror() {
+	apt-get indextargets --format '$(REPO_URI) $(ORIGIN) $(LABEL)' 2>/dev/null |
+		awk '$2 == "Debian" && $3 == "Debian" { print $1; exit }'
+}
+
+fetch_debian() {
+	local pkg=linux-source-$KERNEL_DEB_VERSION
+	local id=debian-$KERNEL_DEB_VERSION
+	local dir=$VMTEST_CACHE/src/$id repo=$VMTEST_CACHE/src/$id/repo
+	local apt=$VMTEST_CACHE/apt mirror deb tarball
+
+	if git -C "$repo" rev-parse -q --verify vmtest-base >/dev/null 2>&1; then
+		echo "$repo"
+		return
+	fi
+	need_cmd apt-get dpkg-deb tar xz git
+	mirror=$(debian_mirror)
+	[ -n "$mirror" ] || die "no Debian mirror found in this machine's apt configuration"
+
+	mkdir -p "$apt/lists/partial" "$apt/archives/partial" "$apt/parts" "$dir/dl"
+	echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $KERNEL_DEB_SUITE main" \
+		>"$apt/sources.list"
+	local aptopts=(-o "Dir::Etc::SourceList=$apt/sources.list"
+		-o "Dir::Etc::SourceParts=$apt/parts"
+		-o "Dir::State::Lists=$apt/lists"
+		-o "Dir::Cache=$apt" -o "Dir::Cache::archives=$apt/archives"
+		-o "Debug::NoLocking=1" -o "APT::Sandbox::User=root")
+	note "fetching $pkg from $KERNEL_DEB_SUITE (private apt state in $apt)"
+	apt-get -qq "${aptopts[@]}" update >&2 || die "apt-get update of $KERNEL_DEB_SUITE failed"
+	(cd "$dir/dl" && rm -f ./*.deb && apt-get -qq "${aptopts[@]}" download "$pkg" >&2) ||
+		die "apt-get download $pkg failed"
+	deb=$(ls "$dir"/dl/*.deb)
+
+	rm -rf "$dir/x" "$repo.tmp"
+	mkdir -p "$dir/x" "$repo.tmp"
+	dpkg-deb -x "$deb" "$dir/x" || die "cannot unpack $deb"
+	tarball=$(ls "$dir"/x/usr/src/linux-source-*.tar.* 2>/dev/null | head -1)
+	[ -n "$tarball" ] || die "$deb holds no kernel tarball"
+	note "unpacking $(basename "$tarball")"
+	tar -xf "$tarball" -C "$repo.tmp" --strip-components=1 || die "cannot unpack $tarball"
+	rm -rf "$dir/x"
+
+	# Debian's tarball ships a .gitignore whose first stanza ignores the
+	# whole top level (it is meant for the packaging repository). Drop
+	# that stanza so git sees the source tree.
+	python3 - "$repo.tmp/.gitignore" <<'PY'
+import re, sys
+path = sys.argv[1]
+text = open(path).read()
+# A stanza is a block of lines separated by blank lines; drop every stanza
+# holding a pattern that matches everything at the top level.
+stanzas = re.split(r'\n\s*\n', text)
+keep = [s for s in stanzas
+        if not any(l.strip() in ('/*', '*', '/*/') for l in s.splitlines())]
+open(path, 'w').write('\n\n'.join(keep).rstrip('\n') + '\n')
+PY
+	git_quiet init -q "$repo.tmp"
+	commit_base "$repo.tmp" "Linux $(make -s -C "$repo.tmp" kernelversion 2>/dev/null) ($pkg from Debian $KERNEL_DEB_SUITE)"
+	local n
+	n=$(git -C "$repo.tmp" ls-files | wc -l)
+	[ "$n" -gt 50000 ] || die "base commit has only $n files: .gitignore stanza not stripped?"
+	mv "$repo.tmp" "$repo"
+	echo "$repo"
+}
+
+fetch_src() {
+	local src id repo
+	src=$(cd "$KERNEL_SRC" 2>/dev/null && pwd) || die "KERNEL_SRC=$KERNEL_SRC is not a directory"
+	[ -f "$src/Makefile" ] && [ -d "$src/kernel/bpf" ] || die "KERNEL_SRC=$src is not a kernel tree"
+	id=src-$(echo "$src" | sha1sum | cut -c1-12)
+	repo=$VMTEST_CACHE/src/$id/repo
+	mkdir -p "$(dirname "$repo")"
+	if git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
+		# A git tree: share its objects, never touch its work tree.
+		local rev
+		rev=$(git -C "$src" rev-parse "${KERNEL_REF:-HEAD}^{commit}") ||
+			die "KERNEL_SRC: no commit ${KERNEL_REF:-HEAD}"
+		[ -d "$repo" ] || git_quiet clone -q --shared --no-checkout "$src" "$repo" >&2
+		git -C "$repo" fetch -q "$src" "$rev" 2>/dev/null || true
+		git -C "$repo" tag -f vmtest-base "$rev" >/dev/null
+		[ -n "$(git -C "$src" status --porcelain --untracked-files=no 2>/dev/null | head -1)" ] &&
+			note "warning: KERNEL_SRC has uncommitted changes; using its commit $rev"
+	else
+		rm -rf "$repo"
+		mkdir -p "$repo"
+		rsync -a --exclude .git "$src/" "$repo/"
+		git_quiet init -q "$repo"
+		commit_base "$repo" "Base tree imported from $src"
+	fi
+	echo "$repo"
+}
+
+fetch_git() {
+	local id repo
+	id=git-$(echo "$KERNEL_GIT ${KERNEL_REF:-}" | sha1sum | cut -c1-12)
+	repo=$VMTEST_CACHE/src/$id/repo
+	if ! git -C "$repo" rev-parse -q --verify vmtest-base >/dev/null 2>&1; then
+		rm -rf "$repo"
+		mkdir -p "$(dirname "$repo")"
+		timeout 1800 git clone -q --depth 1 ${KERNEL_REF:+--branch "$KERNEL_REF"} "$KERNEL_GIT" "$repo" >&2 ||
+			die "git clone $KERNEL_GIT ${KERNEL_REF:-} failed"
+		git -C "$repo" tag -f vmtest-base HEAD >/dev/null
+	fi
+	echo "$repo"
+}
+
+if [ -n "${KERNEL_SRC:-}" ]; then
+	fetch_src
+elif [ -n "${KERNEL_GIT:-}" ]; then
+	fetch_git
+else
+	fetch_debian
+fi

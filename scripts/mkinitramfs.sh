@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# mkinitramfs.sh OUT: a busybox initramfs (uncompressed cpio) whose /init is
+# scripts/guest-init.sh. Test binaries are not in it: they come over 9p.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+out=$1
+busybox=${BUSYBOX:-/bin/busybox}
+[ -x "$busybox" ] && file -L "$busybox" 2>/dev/null | grep -q 'statically linked' ||
+	{ "$busybox" --help >/dev/null 2>&1 || die "no static busybox at $busybox (install busybox-static)"; }
+need_cmd cpio
+if [ -f "$out" ] && [ "$out" -nt "$VMTEST_ROOT/scripts/guest-init.sh" ] && [ "$out" -nt "$busybox" ]; then
+	exit 0
+fi
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,etc,vmtest}
+cp "$busybox" "$root/bin/busybox"
+install -m 755 "$VMTEST_ROOT/scripts/guest-init.sh" "$root/init"
+echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
+echo "root:x:0:" >"$root/etc/group"
+(cd "$root" && find . | cpio -o -H newc --quiet >"$out.tmp")
+mv "$out.tmp" "$out"

@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Merge the guest's test results with the splat scan of its console log.
+
+A test that passed in the guest still fails if the kernel splatted while it
+ran. A test that deliberately provokes a splat (the scanner self-check) is an
+expected failure when the splat is found, and a failure when it is not.
+Splats outside any test (boot, shutdown, between tests) fail the run too.
+Prints one line per test and, last, `N passed, N failed, N skipped`.
+Exit status: 0 when nothing failed, 1 otherwise.
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def load_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--run", required=True, help="run directory")
+    ap.add_argument("--allow", required=True)
+    ap.add_argument("--guest-status", type=int, required=True)
+    ap.add_argument("--times")
+    ap.add_argument("--kernel", default="")
+    args = ap.parse_args()
+
+    log = os.path.join(args.run, "console.log")
+    scan_json = os.path.join(args.run, "splats.json")
+    scan = subprocess.run([sys.executable, os.path.join(HERE, "scan-splats.py"),
+                           "--allow", args.allow, "--json", scan_json, log],
+                          capture_output=True, text=True)
+    splat_report = scan.stdout
+    scan_data = load_json(scan_json) if scan.returncode in (0, 1) else None
+    results = load_json(os.path.join(args.run, "share", "out", "results.json"))
+
+    rows = []  # (outcome, name, reason)
+    if scan_data is None:
+        rows.append(("FAIL", "splat-scan", "scanner failed: " + scan.stderr.strip()))
+        scan_data = {"splats": [], "missed_expected": [], "unfinished_test": None}
+
+    splats_by_test = {}
+    for s in scan_data["splats"]:
+        splats_by_test.setdefault(s["test"], []).append(s)
+
+    tests = results["tests"] if results else []
+    seen = set()
+    for t in tests:
+        name = t["name"]
+        seen.add(name)
+        splats = splats_by_test.get(name, [])
+        unexpected = [s for s in splats if not s["expected"]]
+        if t.get("expect_splat"):
+            if name in scan_data["missed_expected"] or not splats:
+                rows.append(("FAIL", name, "expected a kernel splat, the scanner found none"))
+            elif unexpected:
+                rows.append(("FAIL", name, "unexpected splat: " + unexpected[0]["headline"]))
+            else:
+                rows.append(("XFAIL", name, "expected splat caught: " + splats[0]["headline"]))
+        elif unexpected:
+            rows.append(("FAIL", name, "kernel splat [%s]: %s" % (unexpected[0]["kind"], unexpected[0]["headline"])))
+        else:
+            rows.append((t["result"], name, t.get("message", "") if t["result"] == "FAIL" else ""))
+
+    unfinished = scan_data.get("unfinished_test")
+    if unfinished and unfinished not in seen:
+        rows.append(("FAIL", unfinished, "the guest stopped while this test was running"))
+        seen.add(unfinished)
+    for test, splats in splats_by_test.items():
+        if test not in seen and any(not s["expected"] for s in splats):
+            s = next(s for s in splats if not s["expected"])
+            rows.append(("FAIL", "kernel(%s)" % test, "kernel splat [%s]: %s" % (s["kind"], s["headline"])))
+
+    status = args.guest_status
+    if results is None:
+        rows.append(("FAIL", "guest", "no results from the guest (exit status %d)" % status))
+    elif status not in (0, 1) and not any(r[0] == "FAIL" for r in rows):
+        rows.append(("FAIL", "guest", "guest run ended with status %d" % status))
+    elif status == 1 and not any(r[0] == "FAIL" for r in rows):
+        rows.append(("FAIL", "guest", "test runner reported failure"))
+
+    if any(r[0] == "FAIL" for r in rows) and splat_report.strip():
+        print(splat_report.rstrip())
+
+    accel = ""
+    try:
+        accel = open(os.path.join(args.run, "accel")).read().strip()
+    except OSError:
+        pass
+    print("vmtest: results for %s%s:" % (args.kernel, " (%s)" % accel if accel else ""))
+    for outcome, name, reason in rows:
+        print("  %-5s %s%s" % (outcome, name, (": " + reason) if reason else ""))
+    if args.times and os.path.exists(args.times):
+        phases = [l.split() for l in open(args.times) if l.strip()]
+        print("vmtest: phase times: " + ", ".join("%s %ss" % (p[0], p[1]) for p in phases))
+    if accel == "tcg":
+        print("vmtest: note: the guest ran under TCG (software emulation); absolute timings mean little")
+
+    count = lambda o: sum(1 for r in rows if r[0] == o)
+    passed, failed, skipped, xfail = count("PASS"), count("FAIL"), count("SKIP"), count("XFAIL")
+    report = {"kernel": args.kernel, "accel": accel, "passed": passed, "failed": failed,
+              "skipped": skipped, "expected_failures": xfail,
+              "tests": [{"name": n, "outcome": o, "reason": r} for o, n, r in rows]}
+    with open(os.path.join(args.run, "report.json"), "w") as f:
+        json.dump(report, f, indent=1)
+    if xfail:
+        print("vmtest: %d expected failure(s) (splat self-check), not counted as passes" % xfail)
+    print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# run-vm.sh: boot a kernel under QEMU with the vmtest initramfs, run
+# SHARE/cmd.sh in it and exit with its status.
+#
+#   run-vm.sh --kernel BZIMAGE --initrd CPIO --share DIR --log FILE
+#             [--accel auto|kvm|tcg] [--smp N] [--mem SIZE] [--ro-share HOSTDIR:GUESTDIR]...
+#             [--boot-timeout S] [--timeout S] [--quiet] [--verbose]
+#
+# DIR is shared read-write over 9p and mounted at /vmtest in the guest.
+# Exit status: the guest command's status; 124 if the guest timed out;
+# 125 if it never booted or died without reporting a status.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+accel=auto smp=2 mem=2G boot_timeout=120 timeout=3600 verbose=0 quiet=0
+kernel= initrd= share= log= ro_shares=() append_extra=
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--kernel) kernel=$2; shift ;;
+	--initrd) initrd=$2; shift ;;
+	--share) share=$2; shift ;;
+	--ro-share) ro_shares+=("$2"); shift ;;
+	--log) log=$2; shift ;;
+	--accel) accel=$2; shift ;;
+	--smp) smp=$2; shift ;;
+	--mem) mem=$2; shift ;;
+	--boot-timeout) boot_timeout=$2; shift ;;
+	--timeout) timeout=$2; shift ;;
+	--append) append_extra=$2; shift ;;
+	--verbose) verbose=1 ;;
+	--quiet) quiet=1 ;;
+	*) die "run-vm.sh: unknown option $1" ;;
+	esac
+	shift
+done
+[ -f "$kernel" ] || die "no kernel image at '$kernel'"
+[ -f "$initrd" ] || die "no initramfs at '$initrd'"
+[ -d "$share" ] || die "no share directory at '$share'"
+need_cmd qemu-system-x86_64 python3
+rundir=$(dirname "$log")
+
+# KVM here may be a nested hypervisor that accepts the VM but never boots
+# it. The verdict of a first try is remembered for this host boot.
+kvm_verdict=$VMTEST_CACHE/kvm-verdict
+boot_id=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo unknown)
+kvm_usable() {
+	[ -r /dev/kvm ] && [ -w /dev/kvm ] || return 1
+	! grep -qx "$boot_id broken" "$kvm_verdict" 2>/dev/null
+}
+
+cmdline="console=ttyS0 rdinit=/init panic=-1 printk.devkmsg=on no_hash_pointers"
+cmdline+=" hung_task_panic=0 softlockup_panic=0 nmi_watchdog=0 $append_extra"
+
+qpid= ipid=
+cleanup() {
+	[ -n "$ipid" ] && kill "$ipid" 2>/dev/null
+	[ -n "$qpid" ] && kill -9 "$qpid" 2>/dev/null
+	wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+# boot ACCEL BOOT_TIMEOUT: start QEMU; 0 once the guest booted, 1 if not.
+boot() {
+	local acc=$1 btimeout=$2 accel_opt cpu_opt i=0 deadline
+	if [ "$acc" = kvm ]; then
+		accel_opt="-accel kvm" cpu_opt="-cpu host"
+	else
+		accel_opt="-accel tcg,thread=multi" cpu_opt="-cpu qemu64"
+	fi
+	rm -f "$log" "$rundir/qmp.sock" "$rundir/ctl.sock"
+	local args=(-nodefaults -no-user-config -nographic -display none -no-reboot
+		$accel_opt $cpu_opt -smp "$smp" -m "$mem"
+		-kernel "$kernel" -initrd "$initrd" -append "$cmdline"
+		-chardev "file,id=con,path=$log" -serial chardev:con
+		-chardev "socket,id=ctl,path=$rundir/ctl.sock,server=on,wait=off" -serial chardev:ctl
+		-qmp "unix:$rundir/qmp.sock,server=on,wait=off"
+		-device virtio-rng-pci
+		-virtfs "local,path=$share,mount_tag=vmtest,security_model=none,multidevs=remap")
+	for s in "${ro_shares[@]}"; do
+		i=$((i + 1))
+		args+=(-virtfs "local,path=${s%%:*},mount_tag=share$i,security_model=none,readonly=on,multidevs=remap")
+		echo "share$i ${s#*:}" >>"$share/shares"
+	done
+	qemu-system-x86_64 "${args[@]}" </dev/null >"$rundir/qemu.out" 2>&1 &
+	qpid=$!
+	deadline=$((SECONDS + btimeout))
+	while [ $SECONDS -lt $deadline ]; do
+		grep -q VMTEST_BOOTED "$log" 2>/dev/null && return 0
+		kill -0 "$qpid" 2>/dev/null || return 1
+		sleep 0.2
+	done
+	return 1
+}
+
+stop_qemu() {
+	kill -9 "$qpid" 2>/dev/null || true
+	wait "$qpid" 2>/dev/null || true
+	qpid=
+}
+
+rm -f "$share/shares"
+booted=0
+if [ "$accel" = kvm ] || { [ "$accel" = auto ] && kvm_usable; }; then
+	kvm_timeout=$([ "$accel" = kvm ] && echo "$boot_timeout" || echo 30)
+	if boot kvm "$kvm_timeout"; then
+		booted=1 accel=kvm
+	else
+		stop_qemu
+		[ "$accel" = kvm ] && die "guest did not boot with KVM within ${kvm_timeout}s (console: $log; qemu: $rundir/qemu.out)"
+		echo "$boot_id broken" >"$kvm_verdict"
+		note "KVM did not boot the guest within ${kvm_timeout}s; falling back to TCG (remembered until the host reboots)"
+		rm -f "$share/shares"
+	fi
+fi
+if [ $booted -eq 0 ]; then
+	accel=tcg
+	if ! boot tcg "$boot_timeout"; then
+		stop_qemu
+		tail -25 "$log" 2>/dev/null | sed 's/^/vmtest:   | /' >&2
+		grep -v '^$' "$rundir/qemu.out" 2>/dev/null | head -5 | sed 's/^/vmtest:   qemu: /' >&2
+		echo "VMTEST_RUN_FAILED boot" >>"$log"
+		note "error: guest did not boot within ${boot_timeout}s under TCG (console: $log)"
+		exit 125
+	fi
+fi
+echo "$accel" >"$rundir/accel"
+note "guest booted ($accel, $(grep -o 'cpus=[0-9]*' "$log" | head -1)); console: $log"
+
+python3 "$VMTEST_ROOT/scripts/nmi-injector.py" --qmp "$rundir/qmp.sock" --ctl "$rundir/ctl.sock" \
+	--log "$rundir/nmi-injector.log" &
+ipid=$!
+
+# Show the guest's userspace output live (kernel boot messages only with
+# --verbose; they are all in the console log).
+if [ $quiet -eq 0 ]; then
+	if [ $verbose -eq 1 ]; then
+		tail -n +1 -F --pid="$qpid" "$log" 2>/dev/null &
+	else
+		tail -n +1 -F --pid="$qpid" "$log" 2>/dev/null |
+			sed -u -n '/VMTEST_BOOTED/,$ { /vmtest: test_\(start\|end\) /d; p }' &
+	fi
+fi
+
+deadline=$((SECONDS + timeout))
+while kill -0 "$qpid" 2>/dev/null; do
+	if [ $SECONDS -ge $deadline ]; then
+		running=$(grep -o 'vmtest: test_start [^ ]*' "$log" | tail -1 | cut -d' ' -f3)
+		stop_qemu
+		echo "VMTEST_RUN_FAILED timeout" >>"$log"
+		note "error: guest timed out after ${timeout}s${running:+ (test running: $running)}; console: $log"
+		exit 124
+	fi
+	sleep 0.5
+done
+wait "$qpid" 2>/dev/null || true
+qpid=
+sleep 0.3 # let tail print the last lines
+
+status=$(grep -ao 'VMTEST_EXIT=[0-9]*' "$log" | tail -1 | cut -d= -f2)
+if [ -z "$status" ]; then
+	echo "VMTEST_RUN_FAILED died" >>"$log"
+	note "error: guest stopped without reporting an exit status (kernel panic?); console: $log"
+	exit 125
+fi
+exit "$status"

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# vmtest.sh: build the kernel with the series in patches/, boot it in QEMU and
+# run the suite (or any command) inside it. See README.md.
+set -euo pipefail
+VMTEST_ROOT=$(cd "$(dirname "$0")" && pwd)
+export VMTEST_ROOT
+. "$VMTEST_ROOT/scripts/lib.sh"
+export VMTEST_CACHE
+
+usage() {
+	cat <<USAGE
+usage: ./vmtest.sh [options] [-- COMMAND...]
+
+Builds the kernel (Debian's linux-source-7.3 by default) with the series in
+patches/, boots it under QEMU and runs the suite, or COMMAND if given.
+
+  --kernel VARIANT      patched (default), base (no series), mutant-NAME
+  --config NAME         debug (default: lockdep, KASAN, ...) or bench
+  -t, -a FILTER         run only matching tests (glob or substring; test/subtest)
+  -b FILTER             skip matching tests
+  -v                    verbose: test output and the kernel log live
+  --accel auto|kvm|tcg  QEMU accelerator (auto: KVM if it boots, else TCG)
+  --smp N, --mem SIZE   guest CPUs (default 2) and memory (default 2G)
+  --share DIR[:GUEST]   make host DIR readable in the guest (default: same path)
+  --nmi-rate HZ         NMIs per second injected for tests that ask (3000)
+  --test-timeout S      per-test timeout (default 300)
+  --timeout S           whole guest run timeout (default 3000)
+  --boot-timeout S      guest boot timeout (default 120)
+  --build-only          build kernel, tools and tests; do not boot
+  -h, --help            this text
+
+Environment: KERNEL_SRC=/path (use an existing kernel tree), KERNEL_GIT=url
+KERNEL_REF=ref (clone one), VMTEST_CACHE (build cache, default
+\${XDG_CACHE_HOME:-~/.cache}/bpf-storage-defer), VMTEST_JOBS (make -j).
+USAGE
+}
+
+variant=patched config=debug accel=auto smp=2 mem=2G nmi_rate=3000
+test_timeout=300 timeout=3000 boot_timeout=120 verbose=0 build_only=0
+filters=() shares=() cmd=()
+needval() { [ $# -ge 2 ] || die "option $1 needs a value"; }
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--kernel) needval "$@"; variant=$2; shift ;;
+	--config) needval "$@"; config=$2; shift ;;
+	-t | -a | -b) needval "$@"; filters+=("$1" "$2"); shift ;;
+	-v) verbose=1 ;;
+	--accel) needval "$@"; accel=$2; shift ;;
+	--smp) needval "$@"; smp=$2; shift ;;
+	--mem) needval "$@"; mem=$2; shift ;;
+	--share) needval "$@"; shares+=("$2"); shift ;;
+	--nmi-rate) needval "$@"; nmi_rate=$2; shift ;;
+	--test-timeout) needval "$@"; test_timeout=$2; shift ;;
+	--timeout) needval "$@"; timeout=$2; shift ;;
+	--boot-timeout) needval "$@"; boot_timeout=$2; shift ;;
+	--build-only) build_only=1 ;;
+	-h | --help) usage; exit 0 ;;
+	--) shift; cmd=("$@"); [ ${#cmd[@]} -gt 0 ] || die "-- needs a command"; break ;;
+	*) usage >&2; die "unknown option '$1'" ;;
+	esac
+	shift
+done
+case "$accel" in auto | kvm | tcg) ;; *) die "--accel must be auto, kvm or tcg" ;; esac
+case "$variant" in base | patched | mutant-*) ;; *) die "--kernel must be base, patched or mutant-NAME" ;; esac
+
+"$VMTEST_ROOT/scripts/install-deps.sh" >&2
+mkdir -p "$VMTEST_CACHE"
+export VMTEST_TIMES=$VMTEST_CACHE/.times.$$
+: >"$VMTEST_TIMES"
+trap 'rm -f "$VMTEST_TIMES"' EXIT
+
+phase fetch "$VMTEST_ROOT/scripts/fetch-kernel.sh" >"$VMTEST_TIMES.repo"
+repo=$(cat "$VMTEST_TIMES.repo")
+rm -f "$VMTEST_TIMES.repo"
+srcdir=$(dirname "$repo")
+
+# build-kernel.sh times its own patch, config and kernel phases.
+kout=$("$VMTEST_ROOT/scripts/build-kernel.sh" "$repo" "$variant" "$config")
+tools=$srcdir/tools-out
+phase tools "$VMTEST_ROOT/scripts/build-tools.sh" "$srcdir/tree" "$tools"
+progs=$kout/progs
+phase progs make -s -C "$VMTEST_ROOT" progs KTREE="$srcdir/tree" TOOLS="$tools" \
+	BTF="$kout/vmlinux.btf" OUT="$progs" >&2
+"$VMTEST_ROOT/scripts/mkinitramfs.sh" "$VMTEST_CACHE/initramfs.cpio"
+
+if [ $build_only -eq 1 ]; then
+	note "built $variant-$config: $kout"
+	exit 0
+fi
+
+# One directory per run: console log, results and the guest's share.
+run=$VMTEST_CACHE/runs/$(date +%Y%m%d-%H%M%S)-$variant-$config-$$
+mkdir -p "$run/share/bin" "$run/share/out"
+ls -dt "$VMTEST_CACHE"/runs/*/ 2>/dev/null | tail -n +21 | xargs -r rm -rf
+cp "$progs/test_progs" "$run/share/bin/"
+{
+	echo "export PATH=/vmtest/bin:\$PATH VMTEST_NMI_RATE=$nmi_rate"
+	if [ ${#cmd[@]} -gt 0 ]; then
+		printf '%q ' "${cmd[@]}"
+		echo
+	else
+		printf 'test_progs --json /vmtest/out/results.json --timeout %d' "$test_timeout"
+		[ $verbose -eq 1 ] && printf ' -v'
+		[ ${#filters[@]} -gt 0 ] && printf ' %q' "${filters[@]}"
+		echo
+	fi
+} >"$run/share/cmd.sh"
+
+ro=()
+for s in "${shares[@]}"; do
+	host=${s%%:*}
+	guest=${s#*:}
+	[ "$guest" = "$s" ] && guest=$(cd "$host" && pwd)
+	[ -d "$host" ] || die "--share: $host is not a directory"
+	ro+=(--ro-share "$(cd "$host" && pwd):$guest")
+done
+
+# A filter that selects nothing is an error before we spend a boot on it.
+if [ ${#cmd[@]} -eq 0 ] && [ ${#filters[@]} -gt 0 ]; then
+	"$progs/test_progs" -l "${filters[@]}" >/dev/null || die "no test matches the given filter(s): ${filters[*]}"
+fi
+
+log=$run/console.log
+note "run directory: $run"
+rc=0
+phase boot+run "$VMTEST_ROOT/scripts/run-vm.sh" --kernel "$kout/bzImage" \
+	--initrd "$VMTEST_CACHE/initramfs.cpio" --share "$run/share" --log "$log" \
+	--accel "$accel" --smp "$smp" --mem "$mem" --boot-timeout "$boot_timeout" \
+	--timeout "$timeout" "${ro[@]}" $([ $verbose -eq 1 ] && echo --verbose) || rc=$?
+note "console log: $log"
+
+if [ ${#cmd[@]} -gt 0 ]; then
+	python3 "$VMTEST_ROOT/scripts/scan-splats.py" --allow "$VMTEST_ROOT/scripts/splat-allowlist.txt" \
+		--json "$run/splats.json" "$log" >"$run/splats.txt" || {
+		cat "$run/splats.txt"
+		[ $rc -eq 0 ] && rc=1
+	}
+	exit $rc
+fi
+
+python3 "$VMTEST_ROOT/scripts/report.py" --run "$run" --allow "$VMTEST_ROOT/scripts/splat-allowlist.txt" \
+	--guest-status "$rc" --times "$VMTEST_TIMES" --kernel "$variant-$config"
