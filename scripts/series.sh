@@ -31,7 +31,8 @@ export)
 		old_body=$(awk '/^$/ && !b {b=1; next} b && /^---?$|^[A-Z].* \([0-9]+\):$/ {exit} b' "$cover")
 	fi
 	rm -f "$pdir"/[0-9][0-9][0-9][0-9]-*.patch
-	git -C "$dev" format-patch -q --cover-letter --subject-prefix="PATCH bpf-next" \
+	git -C "$dev" -c user.name="${SERIES_AUTHOR_NAME:-BPF Storage Defer}" \
+		-c user.email="${SERIES_AUTHOR_EMAIL:-bpf-storage-defer@example.org}" format-patch -q --cover-letter --subject-prefix="PATCH bpf-next" \
 		--no-signature --zero-commit -o "$pdir" vmtest-base..series
 	if [ -n "$old_subject" ]; then
 		python3 - "$cover" "$old_subject" "$old_body" <<'PY'
