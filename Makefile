@@ -43,6 +43,7 @@ CFLAGS := -g -O2 -Wall -Wno-unused-parameter -I$(OUT) -Iprog_tests -Iprogs -I$(L
 	-I$(KTREE)/tools/sched_ext/include
 LDLIBS := -static $(LIBBPF_A) -lelf -lz -lzstd -lpthread
 
+.SECONDARY:
 progs: $(OUT)/test_progs
 
 $(OUT)/vmlinux.h: $(BTF)

@@ -96,6 +96,9 @@ static struct storage_stress *load_stress(struct storage_free_tracker *tracker)
 	skel = storage_stress__open();
 	if (!ASSERT_OK_PTR(skel, "stress_open"))
 		return NULL;
+	/* Only the series has the batch free function */
+	if (libbpf_find_vmlinux_btf_id("bpf_local_storage_free_batch", BPF_TRACE_FENTRY) > 0)
+		bpf_program__set_autoload(skel->progs.kprobe_free_batch, true);
 	err = bpf_map__reuse_fd(skel->maps.live, bpf_map__fd(tracker->maps.live));
 	if (!ASSERT_OK(err, "reuse live map") || !ASSERT_OK(storage_stress__load(skel), "stress_load")) {
 		storage_stress__destroy(skel);

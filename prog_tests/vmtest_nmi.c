@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,30 @@
 #define VMTEST_DEFAULT_NMI_RATE 3000
 
 static int ctl_fd = -1;
+static int saved_console_loglevel = -1;
+
+/* Every injected NMI that no handler claims makes the kernel print a
+ * (ratelimited) "Uhhuh" line at KERN_EMERG, and each slow NMI handler under
+ * TCG a KERN_INFO line. Hide KERN_INFO and below on the console while NMIs
+ * are injected; splats (KERN_WARNING and up) still reach it.
+ */
+static void quiet_console(bool quiet)
+{
+	FILE *f = fopen("/proc/sys/kernel/printk", "r+");
+	int cur;
+
+	if (!f)
+		return;
+	if (quiet && fscanf(f, "%d", &cur) == 1) {
+		saved_console_loglevel = cur;
+		rewind(f);
+		fprintf(f, "%d", cur < 6 ? cur : 6);
+	} else if (!quiet && saved_console_loglevel >= 0) {
+		fprintf(f, "%d", saved_console_loglevel);
+		saved_console_loglevel = -1;
+	}
+	fclose(f);
+}
 
 /* Send @req and read one reply line into @buf within @timeout_ms. */
 static int ctl_request(const char *req, char *buf, size_t len, int timeout_ms)
@@ -56,9 +81,11 @@ int vmtest_nmi_start(int rate_hz)
 
 		rate_hz = env ? atoi(env) : VMTEST_DEFAULT_NMI_RATE;
 	}
+	quiet_console(true);
 	snprintf(req, sizeof(req), "NMI START %d\n", rate_hz);
 	err = ctl_request(req, reply, sizeof(reply), 5000);
 	if (err) {
+		quiet_console(false);
 		fprintf(stderr, "vmtest_nmi_start: no NMI source on %s: %s\n",
 			VMTEST_CTL_DEV, strerror(-err));
 		return err;
@@ -73,6 +100,7 @@ long vmtest_nmi_stop(void)
 	int err;
 
 	err = ctl_request("NMI STOP\n", reply, sizeof(reply), 5000);
+	quiet_console(false);
 	if (err)
 		return err;
 	if (sscanf(reply, "NMI COUNT %ld", &count) != 1)

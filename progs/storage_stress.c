@@ -36,7 +36,10 @@ int target_tgid;
 bool stop;
 struct ctx_stats stats[NR_STRESS_CTX];
 
-static __always_inline void create_delete(enum stress_ctx ctx)
+/* @any_task: kprobes in the free path also run in kworkers and irq_work;
+ * act on whatever task is current there.
+ */
+static __always_inline void create_delete(enum stress_ctx ctx, bool any_task)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct ctx_stats *st = &stats[ctx];
@@ -45,7 +48,7 @@ static __always_inline void create_delete(enum stress_ctx ctx)
 	long *val;
 	long err;
 
-	if (stop || task->tgid != target_tgid)
+	if (stop || (!any_task && task->tgid != target_tgid))
 		return;
 	__sync_fetch_and_add(&st->runs, 1);
 
@@ -80,37 +83,48 @@ static __always_inline void create_delete(enum stress_ctx ctx)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(task_ctx, struct pt_regs *regs, long id)
 {
-	create_delete(CTX_TASK);
+	create_delete(CTX_TASK, false);
 	return 0;
 }
 
 SEC("tp_btf/nmi_handler")
 int BPF_PROG(nmi_ctx, void *handler, s64 delta_ns, int handled)
 {
-	create_delete(CTX_NMI);
+	create_delete(CTX_NMI, false);
 	return 0;
 }
 
 SEC("perf_event")
 int hardirq_ctx(void *ctx)
 {
-	create_delete(CTX_HARDIRQ);
+	create_delete(CTX_HARDIRQ, false);
 	return 0;
 }
 
-/* Inside the deferral: patched kernels raise the irq_work from the delete
- * path; base kernels reach it through call_srcu().
+/* kprobes inside the delete and free paths that delete storage
+ * themselves: same-CPU re-entry in the middle of a delete or of a drain.
+ * bpf_selem_free() and call_srcu() exist on base and patched kernels (the
+ * series reaches call_srcu() from the batch start);
+ * bpf_local_storage_free_batch() only with the series, so the test
+ * attaches it when it exists.
  */
-SEC("kprobe/irq_work_queue")
-int BPF_KPROBE(kprobe_irq_work_queue)
+SEC("kprobe/bpf_selem_free")
+int BPF_KPROBE(kprobe_selem_free)
 {
-	create_delete(CTX_KPROBE);
+	create_delete(CTX_KPROBE, true);
 	return 0;
 }
 
 SEC("kprobe/call_srcu")
 int BPF_KPROBE(kprobe_call_srcu)
 {
-	create_delete(CTX_KPROBE);
+	create_delete(CTX_KPROBE, true);
+	return 0;
+}
+
+SEC("?kprobe/bpf_local_storage_free_batch")
+int BPF_KPROBE(kprobe_free_batch)
+{
+	create_delete(CTX_KPROBE, true);
 	return 0;
 }

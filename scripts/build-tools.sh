@@ -18,7 +18,7 @@ build() {
 		die "building $(basename "$1") from $tree failed (log: $log)"
 	}
 }
-build "$tree/tools/lib/bpf" OUTPUT="$out/libbpf/" -j"$jobs" libbpf.a
+build "$tree/tools/lib/bpf" OUTPUT="$out/libbpf/" -j"$jobs"
 build "$tree/tools/lib/bpf" OUTPUT="$out/libbpf/" DESTDIR="$out/libbpf/root" prefix=/usr install_headers
 build "$tree/tools/bpf/bpftool" OUTPUT="$out/bpftool/" -j"$jobs" \
 	CLANG="$clang" LLVM_STRIP="llvm-strip-${clang#clang-}"

@@ -6,16 +6,17 @@ set -euo pipefail
 
 out=$1
 busybox=${BUSYBOX:-/bin/busybox}
-[ -x "$busybox" ] && file -L "$busybox" 2>/dev/null | grep -q 'statically linked' ||
-	{ "$busybox" --help >/dev/null 2>&1 || die "no static busybox at $busybox (install busybox-static)"; }
+[ -x "$busybox" ] || die "no static busybox at $busybox (install busybox-static)"
 need_cmd cpio
-if [ -f "$out" ] && [ "$out" -nt "$VMTEST_ROOT/scripts/guest-init.sh" ] && [ "$out" -nt "$busybox" ]; then
+if [ -f "$out" ] && [ "$out" -nt "$VMTEST_ROOT/scripts/guest-init.sh" ] && [ "$out" -nt "$busybox" ] &&
+	[ "$out" -nt "$0" ]; then
 	exit 0
 fi
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,etc,vmtest}
 cp "$busybox" "$root/bin/busybox"
+ln -s busybox "$root/bin/sh" # /init's interpreter, before it installs the rest
 install -m 755 "$VMTEST_ROOT/scripts/guest-init.sh" "$root/init"
 echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
 echo "root:x:0:" >"$root/etc/group"

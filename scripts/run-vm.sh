@@ -53,8 +53,9 @@ cmdline+=" hung_task_panic=0 softlockup_panic=0 nmi_watchdog=0 $append_extra"
 
 qpid= ipid=
 cleanup() {
-	[ -n "$ipid" ] && kill "$ipid" 2>/dev/null
-	[ -n "$qpid" ] && kill -9 "$qpid" 2>/dev/null
+	# set -e is in force here too: no failing command may end the trap.
+	if [ -n "$ipid" ]; then kill "$ipid" 2>/dev/null || true; fi
+	if [ -n "$qpid" ]; then kill -9 "$qpid" 2>/dev/null || true; fi
 	wait 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -68,13 +69,12 @@ boot() {
 		accel_opt="-accel tcg,thread=multi" cpu_opt="-cpu qemu64"
 	fi
 	rm -f "$log" "$rundir/qmp.sock" "$rundir/ctl.sock"
-	local args=(-nodefaults -no-user-config -nographic -display none -no-reboot
+	local args=(-nodefaults -no-user-config -nographic -display none -no-reboot -machine q35
 		$accel_opt $cpu_opt -smp "$smp" -m "$mem"
 		-kernel "$kernel" -initrd "$initrd" -append "$cmdline"
 		-chardev "file,id=con,path=$log" -serial chardev:con
 		-chardev "socket,id=ctl,path=$rundir/ctl.sock,server=on,wait=off" -serial chardev:ctl
 		-qmp "unix:$rundir/qmp.sock,server=on,wait=off"
-		-device virtio-rng-pci
 		-virtfs "local,path=$share,mount_tag=vmtest,security_model=none,multidevs=remap")
 	for s in "${ro_shares[@]}"; do
 		i=$((i + 1))
@@ -137,7 +137,7 @@ if [ $quiet -eq 0 ]; then
 		tail -n +1 -F --pid="$qpid" "$log" 2>/dev/null &
 	else
 		tail -n +1 -F --pid="$qpid" "$log" 2>/dev/null |
-			sed -u -n '/VMTEST_BOOTED/,$ { /vmtest: test_\(start\|end\) /d; p }' &
+			sed -u -n '/VMTEST_BOOTED/,$ { /^\[ *[0-9]*\.[0-9]*\] /d; p }' &
 	fi
 fi
 
