@@ -209,7 +209,7 @@ static void run_stress(int secs, bool close_in_flight)
 	stop_workers(threads, nr_threads);
 	nr_threads = 0;
 
-	printf("NMIs injected: %ld, NMI program runs on our tasks: %ld\n", nmis, nmi.runs);
+	printf("NMIs injected: %ld, NMI program runs: %ld, NMI deletes done: %ld\n", nmis, nmi.runs, nmi.deleted);
 	ASSERT_GE(nmi.runs, NMI_RUNS_FLOOR, "NMI program runs");
 	ASSERT_EQ(nmi.delete_eopnotsupp, 0, "NMI deletes rejected with -EOPNOTSUPP");
 	ASSERT_GE(nmi.deleted, NMI_DELETES_FLOOR, "NMI deletes done");

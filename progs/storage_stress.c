@@ -36,8 +36,9 @@ int target_tgid;
 bool stop;
 struct ctx_stats stats[NR_STRESS_CTX];
 
-/* @any_task: kprobes in the free path also run in kworkers and irq_work;
- * act on whatever task is current there.
+/* @any_task: act on whatever task is current, not only the test's: kprobes
+ * in the free path also run in kworkers and irq_work, and an injected NMI
+ * lands on CPU 0 whatever runs there.
  */
 static __always_inline void create_delete(enum stress_ctx ctx, bool any_task)
 {
@@ -90,7 +91,7 @@ int BPF_PROG(task_ctx, struct pt_regs *regs, long id)
 SEC("tp_btf/nmi_handler")
 int BPF_PROG(nmi_ctx, void *handler, s64 delta_ns, int handled)
 {
-	create_delete(CTX_NMI, false);
+	create_delete(CTX_NMI, true);
 	return 0;
 }
 
