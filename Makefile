@@ -3,11 +3,12 @@
 #   make test      host unit tests, then the suite on the patched kernel in QEMU
 #   make check     host unit tests only (splat scanner)
 #   make vmtest    the suite on the patched kernel (same as ./vmtest.sh)
+#   make mutants   prove the tests catch the wrong variants in patches/mutants/
 #
 # vmtest.sh also calls `make progs` with the paths of a built kernel:
 #   make progs KTREE=<kernel tree> TOOLS=<libbpf+bpftool dir> BTF=<vmlinux BTF> OUT=<dir>
 
-.PHONY: all test check vmtest progs clean
+.PHONY: all test check vmtest mutants progs clean
 all: vmtest
 
 test: check
@@ -18,6 +19,12 @@ check:
 
 vmtest:
 	./vmtest.sh
+
+# Build each deliberately wrong kernel in patches/mutants/ and check that the
+# test it names fails on it. RUNS=N repeats each run (races are caught by chance).
+RUNS ?= 1
+mutants:
+	scripts/run-mutants.sh $(RUNS)
 
 # ---- BPF programs, skeletons and the test runner (inside vmtest.sh) ----
 CLANG ?= clang-19

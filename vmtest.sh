@@ -121,6 +121,7 @@ if [ ${#cmd[@]} -eq 0 ] && [ ${#filters[@]} -gt 0 ]; then
 fi
 
 log=$run/console.log
+echo "$run" >"$VMTEST_CACHE/last-run"
 note "run directory: $run"
 rc=0
 phase boot+run "$VMTEST_ROOT/scripts/run-vm.sh" --kernel "$kout/bzImage" \
