@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /* A sleepable program takes a pointer to its task's local storage, then
  * sleeps in bpf_copy_from_user() (the test holds the user page with
- * userfaultfd) while the storage is deleted. When the page arrives, the copy
- * writes through the pointer. _copy_from_user() is KASAN-instrumented (JITed
- * stores are not), so a selem freed before the RCU Tasks Trace grace period
- * ends shows up as a KASAN use-after-free.
+ * userfaultfd) while the storage is deleted. When the page arrives, a
+ * second bpf_copy_from_user() writes through the pointer. _copy_from_user()
+ * is KASAN-instrumented (JITed stores are not; and the instrumentation runs
+ * before the copy, so the copy that sleeps is not the one that can report),
+ * so a selem freed before the RCU Tasks Trace grace period ends shows up as
+ * a KASAN use-after-free.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -26,6 +28,7 @@ struct {
 } task_map SEC(".maps");
 
 int holder_tid;
+__u64 sleep_buf;
 __u64 user_page;
 int got_storage;
 int copy_done;
@@ -44,6 +47,11 @@ int BPF_PROG(hold_storage, struct pt_regs *regs)
 		return 0;
 	got_storage = 1;
 	/* Sleeps until the test resolves the userfaultfd fault */
+	bpf_copy_from_user(&sleep_buf, sizeof(sleep_buf), (void *)user_page);
+	/* Now write through the pointer taken before the sleep. KASAN checks
+	 * the destination when _copy_from_user() starts, so this second copy
+	 * (the page is present now) is what reports a freed selem.
+	 */
 	copy_err = bpf_copy_from_user(val->buf, sizeof(val->buf), (void *)user_page);
 	copy_done = 1;
 	return 0;
