@@ -103,13 +103,21 @@ fetch_src() {
 	if git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
 		# A git tree: share its objects, never touch its work tree.
 		local rev
-		rev=$(git -C "$src" rev-parse "${KERNEL_REF:-HEAD}^{commit}") ||
-			die "KERNEL_SRC: no commit ${KERNEL_REF:-HEAD}"
+		if [ -n "${KERNEL_REF:-}" ]; then
+			rev=$(git -C "$src" rev-parse "$KERNEL_REF^{commit}") || die "KERNEL_SRC: no commit $KERNEL_REF"
+		else
+			# HEAD plus uncommitted changes to tracked files, as a commit
+			# object that touches neither the work tree nor any ref.
+			rev=$(git -C "$src" stash create 2>/dev/null || true)
+			[ -n "$rev" ] && note "KERNEL_SRC has uncommitted changes: building them too"
+			[ -n "$rev" ] || rev=$(git -C "$src" rev-parse HEAD^{commit}) || die "KERNEL_SRC: no HEAD commit"
+		fi
+		# --shared: the clone reads the objects of KERNEL_SRC in place,
+		# including the one just made.
 		[ -d "$repo" ] || git_quiet clone -q --shared --no-checkout "$src" "$repo" >&2
-		git -C "$repo" fetch -q "$src" "$rev" 2>/dev/null || true
+		git -C "$repo" cat-file -e "$rev^{commit}" 2>/dev/null ||
+			git -C "$repo" fetch -q "$src" "$rev" >&2 || die "cannot get commit $rev from KERNEL_SRC"
 		git -C "$repo" tag -f vmtest-base "$rev" >/dev/null
-		[ -n "$(git -C "$src" status --porcelain --untracked-files=no 2>/dev/null | head -1)" ] &&
-			note "warning: KERNEL_SRC has uncommitted changes; using its commit $rev"
 	else
 		rm -rf "$repo"
 		mkdir -p "$repo"
