@@ -4,11 +4,12 @@
 #   make check     host unit tests only (splat scanner)
 #   make vmtest    the suite on the patched kernel (same as ./vmtest.sh)
 #   make mutants   prove the tests catch the wrong variants in patches/mutants/
+#   make bench     base vs patched benchmarks: table, JSON and plot
 #
 # vmtest.sh also calls `make progs` with the paths of a built kernel:
 #   make progs KTREE=<kernel tree> TOOLS=<libbpf+bpftool dir> BTF=<vmlinux BTF> OUT=<dir>
 
-.PHONY: all test check vmtest mutants progs clean
+.PHONY: all test check vmtest mutants bench progs clean
 all: vmtest
 
 test: check
@@ -22,6 +23,11 @@ vmtest:
 
 # Build each deliberately wrong kernel in patches/mutants/ and check that the
 # test it names fails on it. RUNS=N repeats each run (races are caught by chance).
+# Base vs patched benchmarks (bench config, alternating rounds): a table,
+# bench.json and bench.png under $VMTEST_CACHE/bench/.
+bench:
+	scripts/bench.sh
+
 RUNS ?= 1
 mutants:
 	scripts/run-mutants.sh $(RUNS)
@@ -51,7 +57,7 @@ CFLAGS := -g -O2 -Wall -Wno-unused-parameter -I$(OUT) -Iprog_tests -Iprogs -I$(L
 LDLIBS := -static $(LIBBPF_A) -lelf -lz -lzstd -lpthread
 
 .SECONDARY:
-progs: $(OUT)/test_progs
+progs: $(OUT)/test_progs $(OUT)/bench
 
 $(OUT)/vmlinux.h: $(BTF)
 	@mkdir -p $(OUT)
@@ -69,6 +75,10 @@ $(OUT)/tests.h: $(TEST_SRCS) prog_tests/gen_tests_h.sh
 
 $(OUT)/test_progs: $(RUNNER_SRCS) $(TEST_SRCS) $(wildcard prog_tests/*.h) $(OUT)/tests.h $(SKELS) $(LIBBPF_A)
 	$(CC) $(CFLAGS) $(RUNNER_SRCS) $(TEST_SRCS) -o $@ $(LDLIBS)
+
+BENCH_SRCS := $(wildcard bench/*.c) prog_tests/vmtest_nmi.c
+$(OUT)/bench: $(BENCH_SRCS) $(wildcard bench/*.h) $(OUT)/bench_local_storage.skel.h $(LIBBPF_A)
+	$(CC) $(CFLAGS) -Ibench $(BENCH_SRCS) -o $@ $(LDLIBS) -lm
 
 clean:
 	@echo "build outputs live in $${VMTEST_CACHE:-$${XDG_CACHE_HOME:-$$HOME/.cache}/bpf-storage-defer}; remove that directory to start cold"

@@ -92,7 +92,7 @@ fi
 run=$VMTEST_CACHE/runs/$(date +%Y%m%d-%H%M%S)-$variant-$config-$$
 mkdir -p "$run/share/bin" "$run/share/out"
 ls -dt "$VMTEST_CACHE"/runs/*/ 2>/dev/null | tail -n +21 | xargs -r rm -rf
-cp "$progs/test_progs" "$run/share/bin/"
+cp "$progs/test_progs" "$progs/bench" "$run/share/bin/"
 {
 	echo "export PATH=/vmtest/bin:\$PATH VMTEST_NMI_RATE=$nmi_rate"
 	if [ ${#cmd[@]} -gt 0 ]; then

@@ -19,7 +19,7 @@ jobs=${VMTEST_JOBS:-$(($(nproc) + 1))}
 
 case "$config" in
 debug) fragments=(base bpf debug) ;;
-bench) fragments=(base bpf) ;;
+bench) fragments=(base bpf bench) ;;
 *) die "unknown config '$config' (debug, bench)" ;;
 esac
 fragfiles=()

@@ -1,0 +1,19 @@
+#!/bin/sh
+# Runs inside the guest (busybox sh): every benchmark once, appending the
+# BENCH_RESULT lines to /vmtest/out/bench.jsonl. Set by scripts/bench.sh:
+# BENCH_WARMUP, BENCH_SECS.
+out=/vmtest/out/bench.jsonl
+w=${BENCH_WARMUP:-1}
+d=${BENCH_SECS:-3}
+run() {
+	bench -w "$w" -d "$d" "$@" | tee /tmp/bench.out
+	grep '^BENCH_RESULT ' /tmp/bench.out | sed 's/^BENCH_RESULT //' >>"$out"
+}
+for type in socket task; do
+	for batch in 16 32 64; do
+		run local-storage-create --storage-type "$type" --batch-size "$batch"
+	done
+done
+run local-storage-delete --batch-size 32
+run local-storage-nmi-delete
+exit 0
