@@ -28,8 +28,8 @@ __u64 target_cgid;
 bool stop;
 long nr_refilled;
 long nr_nmi_runs;
-int refill_next;
-int nmi_next;
+__u32 refill_next;
+__u32 nmi_next;
 
 /* Put the current task and the target cgroup into every empty slot of
  * @slot. Process context only: bpf_cgroup_from_id() takes locks.

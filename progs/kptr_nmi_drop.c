@@ -4,7 +4,10 @@
  * (NMI_UNSAFE_DROP_MSG).
  */
 #include "kptr_nmi_common.h"
-#include "bpf_experimental.h"
+#include <bpf/bpf_core_read.h>
+
+/* As in selftests' bpf_experimental.h */
+#define bpf_obj_new(type) ((type *)bpf_obj_new(bpf_core_type_id_local(type)))
 
 char _license[] SEC("license") = "GPL";
 

@@ -154,7 +154,7 @@ int BPF_PROG(nmi_release, void *handler, s64 delta_ns, int handled)
 
 /* The RCU callback of the last put_task_struct_rcu_user() */
 SEC("kprobe/delayed_put_task_struct")
-int BPF_KPROBE(task_final_put, struct rcu_head *rhp)
+int BPF_KPROBE(task_final_put, struct callback_head *rhp)
 {
 	if (last_task_addr &&
 	    (__u64)rhp - bpf_core_field_offset(struct task_struct, rcu) == last_task_addr)
