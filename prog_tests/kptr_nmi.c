@@ -13,9 +13,15 @@
  *   value; the NMI program takes it out and releases it. The task's final
  *   put (delayed_put_task_struct()) must run.
  * last_ref_cgroup: the same for a removed cgroup (css_release() must run).
- *   Base 7.3: lockdep "inconsistent {INITIAL USE} -> {IN-NMI} usage" on the
- *   workqueue pool->lock (css_release() -> queue_work() in NMI). The mutant
- *   patches/mutants/dtor-direct-in-nmi (no deferral) fails the same way.
+ *
+ * Measured on base 7.3 (./vmtest.sh --kernel base -t kptr_nmi): drop is
+ * rejected by the verifier as expected; release and last_ref_task run
+ * without a report (put_task_struct_rcu_user() -> call_rcu() in NMI is
+ * unsafe but lockdep does not see it); last_ref_cgroup makes lockdep report
+ * "inconsistent {INITIAL USE} -> {IN-NMI} usage" on &pool->lock from
+ * bpf_cgroup_release() -> css_release() -> queue_work_on() in NMI, which
+ * fails the run. The mutant patches/mutants/dtor-direct-in-nmi (no
+ * deferral) fails the same way. With the series: all four pass, no splat.
  */
 #include <sys/stat.h>
 #include "test_progs.h"
