@@ -13,7 +13,7 @@
 #include <scx/common.h>
 #include "test_progs.h"
 #include "scx_exit_task_storage.skel.h"
-#include "storage_free_tracker.skel.h"
+#include "free_tracker_helpers.h"
 
 #define NR_FORKS 2000
 #define NR_THREADS 1000
@@ -47,28 +47,12 @@ static int fork_exit_storm(void)
 	return 0;
 }
 
-static long count_live(struct storage_free_tracker *tracker)
-{
-	int fd = bpf_map__fd(tracker->maps.live);
-	__u64 key, next;
-	void *prev = NULL;
-	long n = 0;
-
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		n++;
-	}
-	return n;
-}
-
 void test_scx_exit_task_storage(void)
 {
 	struct storage_free_tracker *tracker;
 	struct scx_exit_task_storage *skel = NULL;
 	struct bpf_link *link = NULL;
 	long left;
-	int i;
 
 	tracker = storage_free_tracker__open_and_load();
 	if (!ASSERT_OK_PTR(tracker, "tracker_load"))
@@ -105,11 +89,7 @@ void test_scx_exit_task_storage(void)
 	ASSERT_EQ(skel->bss->nr_deleted, skel->bss->nr_created, "every created storage deleted");
 	ASSERT_EQ(skel->bss->nr_untracked, 0, "untracked");
 
-	left = count_live(tracker);
-	for (i = 0; left && i < FREE_WAIT_SECS * 10; i++) {
-		usleep(100000);
-		left = count_live(tracker);
-	}
+	left = tracker_wait_all_freed(tracker, FREE_WAIT_SECS);
 	printf("storage values freed %ld, left over %ld\n", tracker->bss->nr_freed, left);
 	ASSERT_EQ(left, 0, "storage values never freed");
 out:

@@ -18,7 +18,7 @@
 #include "vmtest_nmi.h"
 #include "storage_stress.h"
 #include "storage_stress.skel.h"
-#include "storage_free_tracker.skel.h"
+#include "free_tracker_helpers.h"
 
 #define STRESS_SECS 6
 #define NMI_RUNS_FLOOR 200
@@ -108,34 +108,14 @@ static struct storage_stress *load_stress(struct storage_free_tracker *tracker)
 	return skel;
 }
 
-static long count_live(struct storage_free_tracker *tracker)
-{
-	int fd = bpf_map__fd(tracker->maps.live);
-	__u64 key, next;
-	long n = 0;
-	void *prev = NULL;
-
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		n++;
-	}
-	return n;
-}
-
 /* Every value created must be freed: by deferred free, by task exit, or by
  * map_free() once the map is closed. Frees after a grace period take a
  * while, so poll.
  */
 static void assert_all_freed(struct storage_free_tracker *tracker)
 {
-	long left = count_live(tracker);
-	int i;
+	long left = tracker_wait_all_freed(tracker, FREE_WAIT_SECS);
 
-	for (i = 0; left && i < FREE_WAIT_SECS * 10; i++) {
-		usleep(100000);
-		left = count_live(tracker);
-	}
 	printf("values freed: %ld, left over: %ld, free not tracked: %ld\n",
 	       tracker->bss->nr_freed, left, tracker->bss->nr_free_untracked);
 	ASSERT_EQ(left, 0, "storage values never freed");

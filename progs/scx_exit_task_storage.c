@@ -18,13 +18,6 @@ struct {
 	__type(value, long);
 } task_ctx SEC(".maps");
 
-/* Shared with storage_free_tracker.c */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, LIVE_MAX_ENTRIES);
-	__type(key, __u64);
-	__type(value, __u8);
-} live SEC(".maps");
 
 long nr_init_task;
 long nr_created;

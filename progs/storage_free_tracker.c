@@ -15,12 +15,6 @@
 
 char _license[] SEC("license") = "GPL";
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, LIVE_MAX_ENTRIES);
-	__type(key, __u64);
-	__type(value, __u8);
-} live SEC(".maps");
 
 long nr_freed;
 long nr_free_untracked;
