@@ -32,28 +32,46 @@ static long waiting_peak;
 
 #define swap0(field) __atomic_exchange_n(&skel->bss->field, 0, __ATOMIC_RELAXED)
 
-static int load(void)
+/* Workload programs: each benchmark loads and attaches only its own. The
+ * others are not loaded because their hooks may be missing in this kernel
+ * (the socket LSM hook needs CONFIG_SECURITY_NETWORK) and would fail the
+ * whole load. The counter programs (fentry) are always loaded.
+ */
+static const char *const workload_progs[] = {
+	"sched_process_fork", "socket_post_create",
+	"sched_process_exit", "nmi_create_delete", NULL,
+};
+
+static bool wanted(const char *name, const char *const *want)
 {
+	for (; *want; want++)
+		if (!strcmp(name, *want))
+			return true;
+	return false;
+}
+
+/* Open, load and attach the counters and the programs named in @want
+ * (NULL-terminated).
+ */
+static int load(const char *const *want)
+{
+	struct bpf_program *prog;
 	int err;
 
 	skel = bench_local_storage__open();
 	if (!skel)
 		return -errno;
-	/* Attach only what the benchmark asks for */
-	bpf_program__set_autoattach(skel->progs.sched_process_fork, false);
-	bpf_program__set_autoattach(skel->progs.socket_post_create, false);
-	bpf_program__set_autoattach(skel->progs.sched_process_exit, false);
-	bpf_program__set_autoattach(skel->progs.nmi_create_delete, false);
+	bpf_object__for_each_program(prog, skel->obj) {
+		const char *name = bpf_program__name(prog);
+
+		if (wanted(name, workload_progs))
+			bpf_program__set_autoload(prog, wanted(name, want));
+	}
 	err = bench_local_storage__load(skel);
 	if (err)
 		return err;
 	skel->bss->bench_pid = getpid();
 	return bench_local_storage__attach(skel);
-}
-
-static int attach(struct bpf_program *prog)
-{
-	return bpf_program__attach(prog) ? 0 : -errno;
 }
 
 static void *thread_fn(void *arg)
@@ -105,13 +123,11 @@ static bool create_socket;
 
 static int create_setup(void)
 {
-	int err = load();
+	static const char *const socket_progs[] = { "socket_post_create", NULL };
+	static const char *const task_progs[] = { "sched_process_fork", NULL };
 
-	if (err)
-		return err;
 	create_socket = !strcmp(env.storage_type, "socket");
-	return attach(create_socket ? skel->progs.socket_post_create
-				    : skel->progs.sched_process_fork);
+	return load(create_socket ? socket_progs : task_progs);
 }
 
 static void *create_producer(void *arg)
@@ -149,13 +165,11 @@ const struct bench bench_local_storage_create = {
 
 static int delete_setup(void)
 {
-	int err = load();
+	static const char *const progs[] = {
+		"sched_process_fork", "sched_process_exit", NULL
+	};
 
-	if (!err)
-		err = attach(skel->progs.sched_process_fork);
-	if (!err)
-		err = attach(skel->progs.sched_process_exit);
-	return err;
+	return load(progs);
 }
 
 static void delete_measure(struct bench_sample *s)
@@ -202,10 +216,9 @@ const struct bench bench_local_storage_delete = {
 
 static int nmi_setup(void)
 {
-	int err = load();
+	static const char *const progs[] = { "nmi_create_delete", NULL };
+	int err = load(progs);
 
-	if (!err)
-		err = attach(skel->progs.nmi_create_delete);
 	if (!err)
 		err = vmtest_nmi_start(0);
 	if (err)
