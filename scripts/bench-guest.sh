@@ -5,9 +5,17 @@
 out=/vmtest/out/bench.jsonl
 w=${BENCH_WARMUP:-1}
 d=${BENCH_SECS:-3}
+# A benchmark that dies without its BENCH_RESULT line is recorded as an
+# error, so the report cannot mistake a missing row for a result.
 run() {
-	bench -w "$w" -d "$d" "$@" | tee /tmp/bench.out
-	grep '^BENCH_RESULT ' /tmp/bench.out | sed 's/^BENCH_RESULT //' >>"$out"
+	bench -w "$w" -d "$d" "$@" >/tmp/bench.out 2>&1
+	rc=$?
+	cat /tmp/bench.out
+	if grep -q '^BENCH_RESULT ' /tmp/bench.out; then
+		grep '^BENCH_RESULT ' /tmp/bench.out | sed 's/^BENCH_RESULT //' >>"$out"
+	else
+		echo "{\"bench\": \"$1\", \"params\": \"$*\", \"error\": \"no result, exit status $rc\"}" >>"$out"
+	fi
 }
 for type in socket task; do
 	for batch in 16 32 64; do

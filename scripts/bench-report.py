@@ -28,10 +28,15 @@ def load(out):
     return data
 
 
-def summarize(results):
-    if not results or any(r.get("unsupported") for r in results):
+def summarize(results, rounds):
+    """Mean and stddev over rounds; "error" unless every round has a value."""
+    if results and all(r.get("unsupported") for r in results):
         return {"unsupported": True}
     vals = [r["mean"] for r in results if "mean" in r]
+    if len(vals) < rounds:
+        errs = sorted({str(r.get("error")) for r in results if "mean" not in r})
+        return {"error": "%d of %d rounds without a result (errors: %s)"
+                % (rounds - len(vals), rounds, ", ".join(errs) or "none reported")}
     s = {"rounds": len(vals), "mean": statistics.mean(vals),
          "stddev": statistics.stdev(vals) if len(vals) > 1 else 0.0, "unit": results[0]["unit"]}
     for e in EXTRAS:
@@ -44,6 +49,8 @@ def summarize(results):
 def fmt(s):
     if s.get("unsupported"):
         return "unsupported"
+    if s.get("error"):
+        return "ERROR"
     return "%.2f ± %.2fk" % (s["mean"] / 1000, s["stddev"] / 1000)
 
 
@@ -51,11 +58,20 @@ def main():
     out = sys.argv[1]
     data = load(out)
     accel = open(os.path.join(out, "accel")).read().strip() if os.path.exists(os.path.join(out, "accel")) else "?"
-    rows = []
+    # Rounds per kernel: one jsonl file per round
+    nrounds = {k: len(glob.glob(os.path.join(out, "%s-*.jsonl" % k))) for k in ("base", "patched")}
+    rows, errors = [], []
     for (bench, params), by_kernel in data.items():
-        base, patched = summarize(by_kernel.get("base")), summarize(by_kernel.get("patched"))
+        base = summarize(by_kernel.get("base", []), nrounds["base"])
+        patched = summarize(by_kernel.get("patched", []), nrounds["patched"])
+        # Only the base kernel may lack a benchmark (NMI delete)
+        if patched.get("unsupported"):
+            patched = {"error": "unsupported on the patched kernel"}
+        for k, s in (("base", base), ("patched", patched)):
+            if s.get("error"):
+                errors.append("%s %s on %s: %s" % (bench, params, k, s["error"]))
         ratio = None
-        if not base.get("unsupported") and not patched.get("unsupported") and base["mean"]:
+        if "mean" in base and "mean" in patched and base["mean"]:
             ratio = patched["mean"] / base["mean"]
         rows.append({"bench": bench, "params": params, "base": base, "patched": patched, "ratio": ratio})
 
@@ -71,15 +87,14 @@ def main():
                 b, p = r["base"].get(e), r["patched"].get(e)
                 lines.append("%-*s   %s: base %s, patched %s" % (
                     name_w, "", e, "-" if b is None else "%.3f" % b, "-" if p is None else "%.3f" % p))
-    rounds = max([r["base"].get("rounds", 0) for r in rows] + [0])
     lines.append("(%d rounds per kernel, alternating; mean ± stddev of per-round means; guest accel: %s)"
-                 % (rounds, accel))
+                 % (nrounds["base"], accel))
     if accel == "tcg":
         lines.append("Note: the guest ran under TCG (software emulation): absolute numbers mean little, compare the ratios.")
     table = "\n".join(lines)
     print(table)
     open(os.path.join(out, "bench.txt"), "w").write(table + "\n")
-    json.dump({"accel": accel, "rows": rows}, open(os.path.join(out, "bench.json"), "w"), indent=1)
+    json.dump({"accel": accel, "rows": rows, "errors": errors}, open(os.path.join(out, "bench.json"), "w"), indent=1)
 
     # Plot: patched/base ratio per benchmark
     plot_rows = [r for r in rows if r["ratio"] is not None]
@@ -110,6 +125,10 @@ plot '%s' using 1:3:xtic(2) with boxes notitle, '' using 1:3:4 with yerrorbars n
     except (OSError, subprocess.CalledProcessError) as e:
         print("plot: gnuplot failed: %s" % e, file=sys.stderr)
     print("table: %s, json: %s" % (os.path.join(out, "bench.txt"), os.path.join(out, "bench.json")))
+    if errors:
+        for e in errors:
+            print("bench: FAILED: %s" % e, file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
