@@ -20,6 +20,8 @@
 #include <unistd.h>
 #include "bench.h"
 
+volatile bool bench_stop;
+
 struct bench_env env = {
 	.producer_cnt = 1,
 	.warmup_sec = 1,
@@ -27,6 +29,9 @@ struct bench_env env = {
 	.batch_size = 32,
 	.storage_type = "socket",
 };
+
+/* Time given to frees in flight (RCU callbacks, irq_work) before detaching */
+#define QUIESCE_SECS 2
 
 static const struct bench *benchs[] = {
 	&bench_local_storage_create,
@@ -74,6 +79,7 @@ int main(int argc, char **argv)
 	const struct bench *b = NULL;
 	struct bench_sample *samples;
 	char json[512] = "", params[128];
+	pthread_t *producers;
 	double *ops, start, t;
 	int i, err;
 	size_t k;
@@ -118,20 +124,18 @@ int main(int argc, char **argv)
 		return err == -EOPNOTSUPP ? 3 : 1;
 	}
 
+	samples = calloc(env.duration_sec, sizeof(*samples));
+	ops = calloc(env.duration_sec, sizeof(*ops));
+	producers = calloc(env.producer_cnt, sizeof(*producers));
+	if (!samples || !ops || !producers)
+		return 1;
 	for (i = 0; i < env.producer_cnt; i++) {
-		pthread_t t;
-
-		if (pthread_create(&t, NULL, b->producer, (void *)(long)i)) {
+		if (pthread_create(&producers[i], NULL, b->producer, (void *)(long)i)) {
 			fprintf(stderr, "bench: cannot start producer %d\n", i);
 			return 1;
 		}
-		pthread_detach(t);
 	}
 
-	samples = calloc(env.duration_sec, sizeof(*samples));
-	ops = calloc(env.duration_sec, sizeof(*ops));
-	if (!samples || !ops)
-		return 1;
 	/* Warm-up: measure and throw away */
 	sleep(env.warmup_sec);
 	b->measure(&samples[0]);
@@ -155,8 +159,19 @@ int main(int argc, char **argv)
 		printf("%s%.1f", k ? ", " : "", ops[k]);
 	printf("]%s}\n", json);
 	fflush(stdout);
-	/* Producers never return: exit without joining them */
+
+	/* Detach only once nothing runs the programs any more: detaching a
+	 * tracing program while another CPU executes its trampoline (the
+	 * counters' fentry programs on free paths run from softirq) raced
+	 * into an "Oops: int3" in the trampoline on 7.3 under TCG.
+	 */
+	bench_stop = true;
+	for (i = 0; i < env.producer_cnt; i++)
+		pthread_join(producers[i], NULL);
+	if (b->stop)
+		b->stop();
+	sleep(QUIESCE_SECS);
 	if (b->teardown)
 		b->teardown();
-	_exit(0);
+	return 0;
 }

@@ -19,6 +19,9 @@ struct bench_env {
 
 extern struct bench_env env;
 
+/* Set when sampling is over: producers return at their next batch */
+extern volatile bool bench_stop;
+
 struct bench_sample {
 	double ops;		/* operations in this one-second sample */
 	double extra[4];	/* benchmark-specific, per sample */
@@ -34,6 +37,9 @@ struct bench {
 	void (*measure)(struct bench_sample *s);
 	/* Print and return in @json benchmark-specific summary fields */
 	void (*report)(struct bench_sample *s, int n, char *json, int len);
+	/* Right after the producers returned: stop other load (NMIs) */
+	void (*stop)(void);
+	/* Once the system went quiet: detach and free */
 	void (*teardown)(void);
 };
 

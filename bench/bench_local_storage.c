@@ -74,6 +74,12 @@ static int load(const char *const *want)
 	return bench_local_storage__attach(skel);
 }
 
+static void teardown(void)
+{
+	bench_local_storage__destroy(skel);
+	skel = NULL;
+}
+
 static void *thread_fn(void *arg)
 {
 	return NULL;
@@ -85,13 +91,15 @@ static void *thread_batches(void *arg)
 	int *ok = calloc(env.batch_size, sizeof(*ok));
 	int i;
 
-	for (;;) {
+	while (!bench_stop) {
 		for (i = 0; i < env.batch_size; i++)
 			ok[i] = !pthread_create(&t[i], NULL, thread_fn, NULL);
 		for (i = 0; i < env.batch_size; i++)
 			if (ok[i])
 				pthread_join(t[i], NULL);
 	}
+	free(ok);
+	free(t);
 	return NULL;
 }
 
@@ -100,19 +108,20 @@ static void *socket_batches(void *arg)
 	int *fds = calloc(env.batch_size, sizeof(*fds));
 	int i;
 
-	for (;;) {
+	while (!bench_stop) {
 		for (i = 0; i < env.batch_size; i++)
 			fds[i] = socket(AF_INET6, SOCK_DGRAM, 0);
 		for (i = 0; i < env.batch_size; i++)
 			if (fds[i] >= 0)
 				close(fds[i]);
 	}
+	free(fds);
 	return NULL;
 }
 
 static void *spin_syscalls(void *arg)
 {
-	for (;;)
+	while (!bench_stop)
 		getppid();
 	return NULL;
 }
@@ -159,6 +168,7 @@ const struct bench bench_local_storage_create = {
 	.producer = create_producer,
 	.measure = create_measure,
 	.report = create_report,
+	.teardown = teardown,
 };
 
 /* local-storage-delete */
@@ -210,6 +220,7 @@ const struct bench bench_local_storage_delete = {
 	.producer = thread_batches,
 	.measure = delete_measure,
 	.report = delete_report,
+	.teardown = teardown,
 };
 
 /* local-storage-nmi-delete */
@@ -250,7 +261,7 @@ static void nmi_report(struct bench_sample *s, int n, char *json, int len)
 	snprintf(json, len, ", \"delete_errs\": %ld", errs);
 }
 
-static void nmi_teardown(void)
+static void nmi_stop(void)
 {
 	vmtest_nmi_stop();
 }
@@ -262,5 +273,6 @@ const struct bench bench_local_storage_nmi_delete = {
 	.producer = spin_syscalls,
 	.measure = nmi_measure,
 	.report = nmi_report,
-	.teardown = nmi_teardown,
+	.stop = nmi_stop,
+	.teardown = teardown,
 };

@@ -14,6 +14,8 @@ secs=${BENCH_SECS:-3}
 warmup=${BENCH_WARMUP:-1}
 out=${BENCH_OUT:-$VMTEST_CACHE/bench/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$out"
+# A reused BENCH_OUT must not mix in the rounds of an earlier run
+rm -f "$out"/*.jsonl "$out"/bench.txt "$out"/bench.json "$out"/bench.png "$out"/bench.dat
 
 for k in base patched; do
 	"$VMTEST_ROOT/vmtest.sh" --kernel "$k" --config bench --build-only >"$out/build-$k.log" 2>&1 ||
