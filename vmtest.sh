@@ -127,7 +127,8 @@ rc=0
 phase boot+run "$VMTEST_ROOT/scripts/run-vm.sh" --kernel "$kout/bzImage" \
 	--initrd "$VMTEST_CACHE/initramfs.cpio" --share "$run/share" --log "$log" \
 	--accel "$accel" --smp "$smp" --mem "$mem" --boot-timeout "$boot_timeout" \
-	--timeout "$timeout" "${ro[@]}" $([ $verbose -eq 1 ] && echo --verbose) || rc=$?
+	--timeout "$timeout" --test-timeout "$([ ${#cmd[@]} -gt 0 ] && echo 0 || echo "$test_timeout")" \
+	"${ro[@]}" $([ $verbose -eq 1 ] && echo --verbose) || rc=$?
 note "console log: $log"
 
 if [ ${#cmd[@]} -gt 0 ]; then

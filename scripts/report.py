@@ -73,7 +73,11 @@ def main():
 
     unfinished = scan_data.get("unfinished_test")
     if unfinished and unfinished not in seen:
-        rows.append(("FAIL", unfinished, "the guest stopped while this test was running"))
+        reason = "the guest stopped while this test was running"
+        first = next((s for s in splats_by_test.get(unfinished, []) if not s["expected"]), None)
+        if first:
+            reason += "; kernel splat [%s]: %s" % (first["kind"], first["headline"])
+        rows.append(("FAIL", unfinished, reason))
         seen.add(unfinished)
     for test, splats in splats_by_test.items():
         if test not in seen and any(not s["expected"] for s in splats):

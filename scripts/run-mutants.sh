@@ -30,7 +30,7 @@ for name in "${names[@]}"; do
 	caught=0
 	for i in $(seq 1 "$runs"); do
 		note "mutant $name, run $i/$runs: expecting $test to fail"
-		"$VMTEST_ROOT/vmtest.sh" --kernel "mutant-$name" -t "$test" >"$VMTEST_CACHE/mutant-$name.log" 2>&1 || true
+		"$VMTEST_ROOT/vmtest.sh" --kernel "mutant-$name" --test-timeout "${MUTANT_TEST_TIMEOUT:-180}" -t "$test" >"$VMTEST_CACHE/mutant-$name.log" 2>&1 || true
 		run=$(cat "$VMTEST_CACHE/last-run" 2>/dev/null || true)
 		if [ -n "$run" ] && [ -f "$run/report.json" ] &&
 			python3 - "$run/report.json" "$test" <<'PY'

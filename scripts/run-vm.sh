@@ -4,7 +4,12 @@
 #
 #   run-vm.sh --kernel BZIMAGE --initrd CPIO --share DIR --log FILE
 #             [--accel auto|kvm|tcg] [--smp N] [--mem SIZE] [--ro-share HOSTDIR:GUESTDIR]...
-#             [--boot-timeout S] [--timeout S] [--quiet] [--verbose]
+#             [--boot-timeout S] [--timeout S] [--test-timeout S] [--quiet] [--verbose]
+#
+# --test-timeout S: the runner in the guest kills a test after S seconds.
+# If a test's start marker is still the last one S+60 seconds after it
+# appeared, the guest is wedged (e.g. a soft lockup keeps the runner from
+# running): stop it then instead of waiting for the whole-run --timeout.
 #
 # DIR is shared read-write over 9p and mounted at /vmtest in the guest.
 # Exit status: the guest command's status; 124 if the guest timed out;
@@ -12,7 +17,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-accel=auto smp=2 mem=2G boot_timeout=120 timeout=3600 verbose=0 quiet=0
+accel=auto smp=2 mem=2G boot_timeout=120 timeout=3600 test_timeout=0 verbose=0 quiet=0
 kernel= initrd= share= log= ro_shares=() append_extra=
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -26,6 +31,7 @@ while [ $# -gt 0 ]; do
 	--mem) mem=$2; shift ;;
 	--boot-timeout) boot_timeout=$2; shift ;;
 	--timeout) timeout=$2; shift ;;
+	--test-timeout) test_timeout=$2; shift ;;
 	--append) append_extra=$2; shift ;;
 	--verbose) verbose=1 ;;
 	--quiet) quiet=1 ;;
@@ -118,7 +124,7 @@ if [ $booted -eq 0 ]; then
 		stop_qemu
 		tail -25 "$log" 2>/dev/null | sed 's/^/vmtest:   | /' >&2
 		grep -v '^$' "$rundir/qemu.out" 2>/dev/null | head -5 | sed 's/^/vmtest:   qemu: /' >&2
-		echo "VMTEST_RUN_FAILED boot" >>"$log"
+		printf "\nVMTEST_RUN_FAILED boot\n" >>"$log"
 		note "error: guest did not boot within ${boot_timeout}s under TCG (console: $log)"
 		exit 125
 	fi
@@ -141,14 +147,32 @@ if [ $quiet -eq 0 ]; then
 	fi
 fi
 
+# The last test marker in the console ("test_start NAME" or "test_end ...")
+last_marker() {
+	grep -ao 'vmtest: test_\(start\|end\) [^ ]*' "$log" | tail -1 || true
+}
+
 deadline=$((SECONDS + timeout))
+marker= marker_since=$SECONDS
 while kill -0 "$qpid" 2>/dev/null; do
 	if [ $SECONDS -ge $deadline ]; then
-		running=$(grep -o 'vmtest: test_start [^ ]*' "$log" | tail -1 | cut -d' ' -f3)
+		running=$(grep -ao 'vmtest: test_start [^ ]*' "$log" | tail -1 | cut -d' ' -f3)
 		stop_qemu
-		echo "VMTEST_RUN_FAILED timeout" >>"$log"
+		printf "\nVMTEST_RUN_FAILED timeout\n" >>"$log"
 		note "error: guest timed out after ${timeout}s${running:+ (test running: $running)}; console: $log"
 		exit 124
+	fi
+	if [ "$test_timeout" -gt 0 ]; then
+		m=$(last_marker)
+		if [ "$m" != "$marker" ]; then
+			marker=$m marker_since=$SECONDS
+		elif [[ $marker == *test_start* ]] &&
+			[ $((SECONDS - marker_since)) -gt $((test_timeout + 60)) ]; then
+			stop_qemu
+			printf "\nVMTEST_RUN_FAILED wedged\n" >>"$log"
+			note "error: guest wedged: test ${marker##* } still running $((SECONDS - marker_since))s after it started (its timeout is ${test_timeout}s); console: $log"
+			exit 124
+		fi
 	fi
 	sleep 0.5
 done
@@ -158,7 +182,7 @@ sleep 0.3 # let tail print the last lines
 
 status=$(grep -ao 'VMTEST_EXIT=[0-9]*' "$log" | tail -1 | cut -d= -f2)
 if [ -z "$status" ]; then
-	echo "VMTEST_RUN_FAILED died" >>"$log"
+	printf "\nVMTEST_RUN_FAILED died\n" >>"$log"
 	note "error: guest stopped without reporting an exit status (kernel panic?); console: $log"
 	exit 125
 fi
