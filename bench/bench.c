@@ -6,7 +6,7 @@
  *                 "stddev": ..., "samples": [...], ...}
  *
  * usage: bench [-p N] [-w SEC] [-d SEC] NAME [--storage-type socket|task]
- *              [--batch-size N]
+ *              [--batch-size N] [--detach-busy]
  * Exit status: 0; 2 on bad usage; 3 when the benchmark is not supported by
  * the running kernel (it prints BENCH_RESULT with "unsupported": true).
  */
@@ -62,6 +62,7 @@ double bench_stddev(const double *v, int n)
 static void usage(void)
 {
 	fprintf(stderr, "usage: bench [-p N] [-w SEC] [-d SEC] NAME [--storage-type socket|task] [--batch-size N]\n"
+		"             [--detach-busy]\n"
 		"benchmarks: local-storage-create, local-storage-delete, local-storage-nmi-delete\n");
 	exit(2);
 }
@@ -95,6 +96,8 @@ int main(int argc, char **argv)
 			env.batch_size = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--storage-type") && i + 1 < argc)
 			env.storage_type = argv[++i];
+		else if (!strcmp(argv[i], "--detach-busy"))
+			env.detach_busy = true;
 		else if (!b) {
 			for (k = 0; k < sizeof(benchs) / sizeof(benchs[0]); k++)
 				if (!strcmp(argv[i], benchs[k]->name))
@@ -163,8 +166,12 @@ int main(int argc, char **argv)
 	/* Detach only once nothing runs the programs any more: detaching a
 	 * tracing program while another CPU executes its trampoline (the
 	 * counters' fentry programs on free paths run from softirq) raced
-	 * into an "Oops: int3" in the trampoline on 7.3 under TCG.
+	 * into an "Oops: int3" in the trampoline or at the fentry site on
+	 * base and patched 7.3 under TCG. --detach-busy reproduces it: run
+	 * local-storage-create --storage-type task in a loop with it.
 	 */
+	if (env.detach_busy)
+		_exit(0);
 	bench_stop = true;
 	for (i = 0; i < env.producer_cnt; i++)
 		pthread_join(producers[i], NULL);

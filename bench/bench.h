@@ -15,6 +15,7 @@ struct bench_env {
 	int duration_sec;	/* -d */
 	int batch_size;		/* --batch-size */
 	const char *storage_type; /* --storage-type socket|task */
+	bool detach_busy;	/* --detach-busy: exit while producers run */
 };
 
 extern struct bench_env env;
