@@ -34,15 +34,6 @@
 #define NMI_FLOOR 100
 #define CGROUP_ROOT "/sys/fs/cgroup"
 
-static volatile bool workers_stop;
-
-static void *worker(void *arg)
-{
-	while (!workers_stop)
-		getppid();
-	return NULL;
-}
-
 static bool series_has_nmi_safe_dtors(void)
 {
 	return libbpf_find_vmlinux_btf_id("bpf_kptr_dtor_nmi_safe", BPF_TRACE_FENTRY) > 0;
@@ -72,21 +63,13 @@ static void remove_cgroup(const char *name)
 /* Run NMIs for @secs with every CPU busy in syscalls of this process. */
 static long run_nmis(int secs)
 {
-	int i, n = libbpf_num_possible_cpus();
-	pthread_t threads[64];
 	long nmis;
 
-	if (n > 64)
-		n = 64;
 	if (!ASSERT_OK(vmtest_nmi_start(0), "vmtest_nmi_start"))
 		return -1;
-	workers_stop = false;
-	for (i = 0; i < n; i++)
-		pthread_create(&threads[i], NULL, worker, NULL);
+	vmtest_busy_cpus_start(libbpf_num_possible_cpus());
 	sleep(secs);
-	workers_stop = true;
-	for (i = 0; i < n; i++)
-		pthread_join(threads[i], NULL);
+	vmtest_busy_cpus_stop();
 	nmis = vmtest_nmi_stop();
 	ASSERT_GT(nmis, 0, "NMIs injected");
 	return nmis;
@@ -175,6 +158,15 @@ static void test_release(void)
 	remove_cgroup("kptr_nmi_pool");
 }
 
+/* Wait up to @secs for @flag, set by a program on a final free path that
+ * runs after a grace period.
+ */
+static void wait_flag(int *flag, int secs)
+{
+	for (int i = 0; i < secs * 10 && !*(volatile int *)flag; i++)
+		usleep(100000);
+}
+
 /* Inject NMIs until @released and @freed are set, or @secs pass. */
 static void nmis_until(int *released, int *freed, int secs)
 {
@@ -213,8 +205,7 @@ static void test_last_ref_task(void)
 	nmis_until(&skel->bss->last_task_released, &skel->bss->last_task_freed, 10);
 	ASSERT_EQ(skel->bss->last_task_released, 1, "last reference released in NMI");
 	/* The deferred put reaches delayed_put_task_struct() after a GP */
-	for (int i = 0; i < 100 && !skel->bss->last_task_freed; i++)
-		usleep(100000);
+	wait_flag(&skel->bss->last_task_freed, 10);
 	ASSERT_EQ(skel->bss->last_task_freed, 1, "task freed");
 out:
 	kptr_nmi_release__destroy(skel);
@@ -243,8 +234,7 @@ static void test_last_ref_cgroup(void)
 	skel->bss->last_armed = true;
 	nmis_until(&skel->bss->last_cgrp_released, &skel->bss->last_cgrp_freed, 10);
 	ASSERT_EQ(skel->bss->last_cgrp_released, 1, "last reference released in NMI");
-	for (int i = 0; i < 100 && !skel->bss->last_cgrp_freed; i++)
-		usleep(100000);
+	wait_flag(&skel->bss->last_cgrp_freed, 10);
 	ASSERT_EQ(skel->bss->last_cgrp_freed, 1, "cgroup released (css_release)");
 out:
 	kptr_nmi_release__destroy(skel);

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Dump the JITed code of a program using bpf_kptr_xchg() to
  * /vmtest/out/kptr_xchg_jit.bin, where scripts/compare-kptr-xchg-jit.sh
- * compares it between base and patched kernels. Here: the code must hold
- * an xchg with a memory operand (REX.W 87 /r) and the program must not
- * call a helper for it.
+ * compares it between base and patched kernels (identical code there also
+ * shows no helper call was added). Here: the code must hold an xchg with a
+ * memory operand (REX.W 87 /r).
  */
 #include "test_progs.h"
 #include "kptr_xchg_jit.skel.h"

@@ -34,38 +34,6 @@ static const char * const ctx_names[NR_STRESS_CTX] = {
 	[CTX_TASK] = "task", [CTX_HARDIRQ] = "hardirq", [CTX_NMI] = "nmi", [CTX_KPROBE] = "kprobe",
 };
 
-static volatile bool workers_stop;
-
-/* Keep every CPU busy in syscalls of this process, so the NMI and the
- * timer interrupt mostly land on one of our tasks.
- */
-static void *worker(void *arg)
-{
-	while (!workers_stop)
-		getppid();
-	return NULL;
-}
-
-static int start_workers(pthread_t *threads, int n)
-{
-	int i;
-
-	workers_stop = false;
-	for (i = 0; i < n; i++)
-		if (pthread_create(&threads[i], NULL, worker, NULL))
-			return i;
-	return n;
-}
-
-static void stop_workers(pthread_t *threads, int n)
-{
-	int i;
-
-	workers_stop = true;
-	for (i = 0; i < n; i++)
-		pthread_join(threads[i], NULL);
-}
-
 /* One software cpu-clock sampling event per CPU: its overflow handler runs
  * from the hrtimer interrupt, so the perf_event program runs in hardirq.
  */
@@ -177,7 +145,6 @@ static void run_stress(int secs, bool close_in_flight, bool hotplug)
 	struct storage_free_tracker *tracker;
 	struct bpf_link *perf_links[64] = {};
 	struct storage_stress *skel = NULL;
-	pthread_t threads[64];
 	struct ctx_stats nmi;
 	int i, nr_threads = 0;
 	long nmis = -1;
@@ -201,8 +168,9 @@ static void run_stress(int secs, bool close_in_flight, bool hotplug)
 	if (!ASSERT_OK(vmtest_nmi_start(0), "vmtest_nmi_start"))
 		goto out;
 	nmi_on = true;
-	nr_threads = start_workers(threads, nr_cpus);
-	if (!ASSERT_EQ(nr_threads, nr_cpus, "start_workers"))
+	/* NMIs and timer interrupts then mostly land on our tasks */
+	nr_threads = vmtest_busy_cpus_start(nr_cpus);
+	if (!ASSERT_EQ(nr_threads, nr_cpus, "busy CPUs"))
 		goto out;
 	if (hotplug) {
 		pthread_t hp;
@@ -232,7 +200,7 @@ static void run_stress(int secs, bool close_in_flight, bool hotplug)
 	}
 	nmis = vmtest_nmi_stop();
 	nmi_on = false;
-	stop_workers(threads, nr_threads);
+	vmtest_busy_cpus_stop();
 	nr_threads = 0;
 
 	printf("NMIs injected: %ld, NMI program runs: %ld, NMI deletes done: %ld\n", nmis, nmi.runs, nmi.deleted);
@@ -248,7 +216,7 @@ out:
 	if (nmi_on)
 		vmtest_nmi_stop();
 	if (nr_threads)
-		stop_workers(threads, nr_threads);
+		vmtest_busy_cpus_stop();
 	for (i = 0; i < 64; i++)
 		bpf_link__destroy(perf_links[i]);
 	/* Closing the storage map frees what live tasks still hold */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,4 +107,33 @@ long vmtest_nmi_stop(void)
 	if (sscanf(reply, "NMI COUNT %ld", &count) != 1)
 		return -EPROTO;
 	return count;
+}
+
+#define BUSY_MAX_THREADS 64
+
+static pthread_t busy_threads[BUSY_MAX_THREADS];
+static int busy_nr;
+static volatile bool busy_stop;
+
+static void *busy_syscalls(void *arg)
+{
+	while (!busy_stop)
+		getppid();
+	return NULL;
+}
+
+int vmtest_busy_cpus_start(int n)
+{
+	busy_stop = false;
+	for (busy_nr = 0; busy_nr < n && busy_nr < BUSY_MAX_THREADS; busy_nr++)
+		if (pthread_create(&busy_threads[busy_nr], NULL, busy_syscalls, NULL))
+			break;
+	return busy_nr;
+}
+
+void vmtest_busy_cpus_stop(void)
+{
+	busy_stop = true;
+	while (busy_nr > 0)
+		pthread_join(busy_threads[--busy_nr], NULL);
 }

@@ -18,4 +18,13 @@ int vmtest_nmi_start(int rate_hz);
  */
 long vmtest_nmi_stop(void);
 
+/* Keep @n CPUs (at most 64) busy in syscalls of this process, one thread
+ * each, so that injected NMIs and timer interrupts mostly land on one of
+ * its tasks. Returns the number of threads started.
+ */
+int vmtest_busy_cpus_start(int n);
+
+/* Stop and join the threads of vmtest_busy_cpus_start() */
+void vmtest_busy_cpus_stop(void);
+
 #endif

@@ -60,6 +60,14 @@ static __always_inline void count_create(void *stg)
 		__sync_fetch_and_add(&create_errs, 1);
 }
 
+static __always_inline void count_delete(long err)
+{
+	if (err)
+		__sync_fetch_and_add(&delete_errs, 1);
+	else
+		__sync_fetch_and_add(&delete_cnts, 1);
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -88,10 +96,7 @@ int BPF_PROG(sched_process_exit, struct task_struct *task)
 {
 	if (task->tgid != bench_pid || task->pid == bench_pid)
 		return 0;
-	if (bpf_task_storage_delete(&task_map, task))
-		__sync_fetch_and_add(&delete_errs, 1);
-	else
-		__sync_fetch_and_add(&delete_cnts, 1);
+	count_delete(bpf_task_storage_delete(&task_map, task));
 	return 0;
 }
 
@@ -102,10 +107,7 @@ int BPF_PROG(nmi_create_delete, void *handler, s64 delta_ns, int handled)
 
 	count_create(bpf_task_storage_get(&task_map, task, NULL,
 					  BPF_LOCAL_STORAGE_GET_F_CREATE));
-	if (bpf_task_storage_delete(&task_map, task))
-		__sync_fetch_and_add(&delete_errs, 1);
-	else
-		__sync_fetch_and_add(&delete_cnts, 1);
+	count_delete(bpf_task_storage_delete(&task_map, task));
 	return 0;
 }
 
