@@ -7,7 +7,12 @@
 #                                patches/ (format-patch, v1, with the cover
 #                                letter's subject and body kept)
 #   scripts/series.sh check      checkpatch --strict on patches/, and build
-#                                every prefix of the series (bisectability)
+#                                every prefix of the series (bisectability):
+#                                the objects the series touches and the users
+#                                of the headers it changes (BISECT_TARGETS),
+#                                or the whole kernel with BISECT_FULL=1.
+#                                Fails on any checkpatch report, build error
+#                                or compiler warning.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -47,9 +52,42 @@ PY
 	ls "$pdir"/*.patch
 	;;
 check)
-	cp=$repo/scripts/checkpatch.pl
+	rc=0
 	# checkpatch prints nothing for committed patches inside a git work tree
-	(cd / && perl "$cp" --strict --no-tree --show-types "$pdir"/0*.patch) || true
+	(cd / && perl "$repo/scripts/checkpatch.pl" --strict --no-tree --show-types "$pdir"/0*.patch) || rc=1
+
+	config=$srcdir/build-debug/.config
+	[ -f "$config" ] || die "no debug kernel config yet: run ./vmtest.sh --build-only first"
+	patched=$("$VMTEST_ROOT/scripts/apply-series.sh" "$repo" patched)
+	tree=$srcdir/bisect build=$srcdir/build-bisect
+	git -C "$repo" worktree prune
+	[ -d "$tree" ] || git -C "$repo" worktree add -q --detach "$tree" vmtest-base >&2
+	mkdir -p "$build"
+	cp "$config" "$build/.config"
+	make -s -C "$tree" O="$build" olddefconfig
+	cc=gcc
+	if command -v ccache >/dev/null 2>&1 && [ -z "${VMTEST_NO_CCACHE:-}" ]; then
+		export CCACHE_DIR=${CCACHE_DIR:-$VMTEST_CACHE/ccache}
+		cc="ccache gcc"
+	fi
+	# The series changes kernel/bpf/*.c and headers used by cgroups, the
+	# percpu refcount, task free and sk storage.
+	targets=${BISECT_TARGETS:-kernel/bpf/ kernel/cgroup/ kernel/fork.o lib/percpu-refcount.o net/core/bpf_sk_storage.o}
+	[ -n "${BISECT_FULL:-}" ] && targets=bzImage
+	for c in $(git -C "$repo" rev-list --reverse "vmtest-base..$patched"); do
+		git -C "$tree" checkout -q -f --detach "$c"
+		log=$build/bisect-$(git -C "$repo" rev-parse --short "$c").log
+		# shellcheck disable=SC2086 # targets is a list
+		if make -C "$tree" O="$build" -j"${VMTEST_JOBS:-$(($(nproc) + 1))}" CC="$cc" HOSTCC=gcc $targets >"$log" 2>&1 &&
+			! grep -q ' warning: ' "$log"; then
+			note "builds: $(git -C "$repo" log -1 --format='%h %s' "$c")"
+		else
+			note "error: does not build cleanly: $(git -C "$repo" log -1 --format='%h %s' "$c") (log: $log)"
+			grep -E ' (error|warning): ' "$log" | head -5 | sed 's/^/vmtest:   /' >&2
+			rc=1
+		fi
+	done
+	exit $rc
 	;;
 *)
 	sed -n '2,12p' "$0" >&2
