@@ -1,6 +1,9 @@
 # bpf-storage-defer: the patch series and the suite that proves it.
 #
-#   make test      host unit tests, then the suite on the patched kernel in QEMU
+#   make test      host unit tests, then the suite and the tree's own selftests
+#                  (selftests/set) on the patched kernel in QEMU
+#   make selftests the tree's own selftests on the patched kernel
+#   make selftests-compare  the same on base and patched: the difference table
 #   make check     host unit tests only (splat scanner)
 #   make vmtest    the suite on the patched kernel (same as ./vmtest.sh)
 #   make mutants   prove the tests catch the wrong variants in patches/mutants/
@@ -9,11 +12,17 @@
 # vmtest.sh also calls `make progs` with the paths of a built kernel:
 #   make progs KTREE=<kernel tree> TOOLS=<libbpf+bpftool dir> BTF=<vmlinux BTF> OUT=<dir>
 
-.PHONY: all test check vmtest mutants bench progs clean
+.PHONY: all test check vmtest selftests selftests-compare mutants bench progs clean
 all: vmtest
 
 test: check
-	./vmtest.sh
+	scripts/test-all.sh
+
+selftests:
+	./vmtest.sh --selftests
+
+selftests-compare:
+	scripts/selftests-compare.sh
 
 check:
 	python3 -m unittest discover -s scripts/tests

@@ -26,6 +26,11 @@ patches/, boots it under QEMU and runs the suite, or COMMAND if given.
   --test-timeout S      per-test timeout (default 300)
   --timeout S           whole guest run timeout (default 3000)
   --boot-timeout S      guest boot timeout (default 120)
+  --selftests           run the kernel tree's own selftests (test_progs, test_maps,
+                        sched_ext runner, built from the tree under test) instead
+                        of this suite: the set in selftests/set, -t/-b filter it
+  --selftests-set FILE|all  another set file, or every test the binaries have
+  --run-dir DIR         put this run's logs and results in DIR (new or empty)
   --build-only          build kernel, tools and tests; do not boot
   -h, --help            this text
 
@@ -37,6 +42,7 @@ USAGE
 
 variant=patched config=debug accel=auto smp=2 mem=2G nmi_rate=3000
 test_timeout=300 timeout=3000 boot_timeout=120 verbose=0 build_only=0
+selftests=0 selftests_set=$VMTEST_ROOT/selftests/set run=
 filters=() shares=() cmd=()
 needval() { [ $# -ge 2 ] || die "option $1 needs a value"; }
 while [ $# -gt 0 ]; do
@@ -54,6 +60,9 @@ while [ $# -gt 0 ]; do
 	--timeout) needval "$@"; timeout=$2; shift ;;
 	--boot-timeout) needval "$@"; boot_timeout=$2; shift ;;
 	--build-only) build_only=1 ;;
+	--selftests) selftests=1 ;;
+	--selftests-set) needval "$@"; selftests=1 selftests_set=$2; shift ;;
+	--run-dir) needval "$@"; run=$2; shift ;;
 	-h | --help) usage; exit 0 ;;
 	--) shift; cmd=("$@"); [ ${#cmd[@]} -gt 0 ] || die "-- needs a command"; break ;;
 	*) usage >&2; die "unknown option '$1'" ;;
@@ -62,6 +71,15 @@ while [ $# -gt 0 ]; do
 done
 case "$accel" in auto | kvm | tcg) ;; *) die "--accel must be auto, kvm or tcg" ;; esac
 case "$variant" in base | patched | mutant-*) ;; *) die "--kernel must be base, patched or mutant-NAME" ;; esac
+if [ $selftests -eq 1 ]; then
+	[ ${#cmd[@]} -eq 0 ] || die "--selftests and -- COMMAND do not go together"
+	[ "$config" = debug ] || die "--selftests needs --config debug (the selftests need modules and BTF)"
+	[ "$selftests_set" = all ] || [ -f "$selftests_set" ] || die "--selftests-set: no file $selftests_set"
+	export VMTEST_SELFTESTS=1
+fi
+if [ -n "$run" ] && [ -e "$run" ] && [ -n "$(ls -A "$run")" ]; then
+	die "--run-dir $run exists and is not empty"
+fi
 
 "$VMTEST_ROOT/scripts/install-deps.sh" >&2
 mkdir -p "$VMTEST_CACHE"
@@ -89,13 +107,24 @@ if [ $build_only -eq 1 ]; then
 fi
 
 # One directory per run: console log, results and the guest's share.
-run=$VMTEST_CACHE/runs/$(date +%Y%m%d-%H%M%S)-$variant-$config-$$
+if [ -z "$run" ]; then
+	run=$VMTEST_CACHE/runs/$(date +%Y%m%d-%H%M%S)-$variant-$config-$$
+	ls -dt "$VMTEST_CACHE"/runs/*/ 2>/dev/null | tail -n +21 | xargs -r rm -rf
+fi
 mkdir -p "$run/share/bin" "$run/share/out"
-ls -dt "$VMTEST_CACHE"/runs/*/ 2>/dev/null | tail -n +21 | xargs -r rm -rf
+run=$(cd "$run" && pwd)
 cp "$progs/test_progs" "$progs/bench" "$run/share/bin/"
+if [ $selftests -eq 1 ]; then
+	"$VMTEST_ROOT/scripts/selftests-set.sh" "$selftests_set" "$kout/selftests" "${filters[@]}" \
+		>"$run/share/selftests.set" || die "no selftest matches the given set and filter(s)"
+	cp "$VMTEST_ROOT/scripts/guest-selftests.sh" "$run/share/bin/"
+	shares+=("$kout/selftests:/selftests")
+fi
 {
 	echo "export PATH=/vmtest/bin:\$PATH VMTEST_NMI_RATE=$nmi_rate"
-	if [ ${#cmd[@]} -gt 0 ]; then
+	if [ $selftests -eq 1 ]; then
+		echo "guest-selftests.sh /vmtest/selftests.set /selftests /vmtest/out/selftests $test_timeout"
+	elif [ ${#cmd[@]} -gt 0 ]; then
 		printf '%q ' "${cmd[@]}"
 		echo
 	else
@@ -106,7 +135,10 @@ cp "$progs/test_progs" "$progs/bench" "$run/share/bin/"
 	fi
 } >"$run/share/cmd.sh"
 
-ro=()
+# The host's /usr, read-only: the tree's selftests (and a user's own
+# binaries) are dynamically linked against it; the initramfs links /lib and
+# /lib64 into /usr.
+ro=(--ro-share /usr:/usr)
 for s in "${shares[@]}"; do
 	host=${s%%:*}
 	guest=${s#*:}
@@ -116,7 +148,7 @@ for s in "${shares[@]}"; do
 done
 
 # A filter that selects nothing is an error before we spend a boot on it.
-if [ ${#cmd[@]} -eq 0 ] && [ ${#filters[@]} -gt 0 ]; then
+if [ ${#cmd[@]} -eq 0 ] && [ $selftests -eq 0 ] && [ ${#filters[@]} -gt 0 ]; then
 	"$progs/test_progs" -l "${filters[@]}" >/dev/null || die "no test matches the given filter(s): ${filters[*]}"
 fi
 
@@ -140,5 +172,9 @@ if [ ${#cmd[@]} -gt 0 ]; then
 	exit $rc
 fi
 
+if [ $selftests -eq 1 ]; then
+	python3 "$VMTEST_ROOT/scripts/selftests-results.py" results "$run" --kernel "$variant" ||
+		die "cannot read the selftests' results in $run"
+fi
 python3 "$VMTEST_ROOT/scripts/report.py" --run "$run" --allow "$VMTEST_ROOT/scripts/splat-allowlist.txt" \
 	--guest-status "$rc" --times "$VMTEST_TIMES" --kernel "$variant-$config"

@@ -2,8 +2,11 @@
 # build-kernel.sh REPO VARIANT CONFIG
 #
 # Build VARIANT (base, patched, mutant-NAME) with the CONFIG fragment set
-# (debug or bench) and print the directory holding its bzImage, vmlinux.h,
-# System.map and .config. One source worktree and one build directory per
+# (debug or bench) and print the directory holding its bzImage, vmlinux.btf,
+# System.map and .config. With VMTEST_SELFTESTS=1 it also builds the tree's
+# own selftests against that kernel into OUT/selftests (scripts/build-selftests.sh),
+# in the same locked step: they need the variant's source tree and the
+# vmlinux and Module.symvers of this very build. One source worktree and one build directory per
 # CONFIG are shared by all variants: switching variant rewrites only the files
 # that differ, make rebuilds only what depends on them, and ccache turns a
 # switch back into cache hits.
@@ -18,7 +21,7 @@ out=$srcdir/out/$variant-$config
 jobs=${VMTEST_JOBS:-$(($(nproc) + 1))}
 
 case "$config" in
-debug) fragments=(base bpf debug) ;;
+debug) fragments=(base bpf selftests debug) ;;
 bench) fragments=(base bpf bench) ;;
 *) die "unknown config '$config' (debug, bench)" ;;
 esac
@@ -32,7 +35,14 @@ stamp="$commit $(cat "${fragfiles[@]}" | sha1sum | cut -c1-16)"
 exec 9>"$srcdir/build.lock"
 flock 9
 
-if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$stamp" ] && [ -f "$out/bzImage" ]; then
+# The selftests are up to date when they were built from this kernel build
+# by this version of the build script.
+st_stamp="$stamp $(sha1sum <"$VMTEST_ROOT/scripts/build-selftests.sh" | cut -c1-16)"
+selftests_ok() {
+	[ "${VMTEST_SELFTESTS:-0}" = 1 ] || return 0
+	[ -f "$out/selftests/stamp" ] && [ "$(cat "$out/selftests/stamp")" = "$st_stamp" ]
+}
+if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$stamp" ] && [ -f "$out/bzImage" ] && selftests_ok; then
 	note "kernel $variant-$config is up to date ($(git -C "$repo" log -1 --format=%h "$commit"))"
 	echo "$out"
 	exit 0
@@ -59,7 +69,13 @@ fi
 export KBUILD_BUILD_TIMESTAMP="vmtest" KBUILD_BUILD_USER=vmtest KBUILD_BUILD_HOST=vmtest
 log=$build/build.log
 rm -f "$out/stamp"
-make_kernel() { make -C "$tree" O="$build" -j"$jobs" CC="$cc" HOSTCC=gcc bzImage >"$log" 2>&1; }
+# "modules" writes Module.symvers, which out-of-tree modules (bpf_testmod) need.
+make_kernel() {
+	local targets=bzImage
+	grep -q '^CONFIG_MODULES=y' "$build/.config" && targets="bzImage modules"
+	# shellcheck disable=SC2086 # targets is a list
+	make -C "$tree" O="$build" -j"$jobs" CC="$cc" HOSTCC=gcc $targets >"$log" 2>&1
+}
 if ! phase kernel make_kernel; then
 	grep -E '(error|Error)[: ]' "$log" | head -20 | sed 's/^/vmtest:   /' >&2
 	die "kernel build failed for $variant-$config (full log: $log)"
@@ -72,4 +88,12 @@ cp "$build/arch/x86/boot/bzImage" "$build/System.map" "$build/.config" "$out/"
 "$VMTEST_ROOT/scripts/objcopy-btf.sh" "$build/vmlinux" "$out/vmlinux.btf"
 echo "$commit" >"$out/commit"
 echo "$stamp" >"$out/stamp"
+
+if ! selftests_ok; then
+	[ "$config" = debug ] || die "the tree's selftests are built with the debug config only"
+	rm -f "$out/selftests/stamp"
+	phase selftests-build "$VMTEST_ROOT/scripts/build-selftests.sh" "$tree" "$build" \
+		"$out/vmlinux.btf" "$out/selftests"
+	echo "$st_stamp" >"$out/selftests/stamp"
+fi
 echo "$out"

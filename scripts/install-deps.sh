@@ -19,6 +19,8 @@ DEPS=(
 	"clang-19:/usr/bin/clang-19"
 	"llvm-19:/usr/bin/llvm-strip-19"
 	"lld-19:/usr/bin/ld.lld-19"
+	# selftests/bpf links the LLVM disassembler in (tests that check JIT output).
+	"llvm-19-dev:/usr/lib/llvm-19/include/llvm-c/Disassembler.h"
 	"qemu-system-x86:/usr/bin/qemu-system-x86_64"
 	"busybox-static:/bin/busybox"
 	"cpio:/usr/bin/cpio"

@@ -17,6 +17,10 @@ trap 'rm -rf "$root"' EXIT
 mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,etc,vmtest}
 cp "$busybox" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh" # /init's interpreter, before it installs the rest
+# The host's /usr is mounted over /usr (vmtest.sh): dynamically linked
+# programs find their loader and libraries through these, as on a merged-/usr host.
+ln -s usr/lib "$root/lib"
+ln -s usr/lib64 "$root/lib64"
 install -m 755 "$VMTEST_ROOT/scripts/guest-init.sh" "$root/init"
 echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
 echo "root:x:0:" >"$root/etc/group"

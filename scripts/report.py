@@ -69,7 +69,7 @@ def main():
         elif unexpected:
             rows.append(("FAIL", name, "kernel splat [%s]: %s" % (unexpected[0]["kind"], unexpected[0]["headline"])))
         else:
-            rows.append((t["result"], name, t.get("message", "") if t["result"] == "FAIL" else ""))
+            rows.append((t["result"], name, t.get("message", "") if t["result"] in ("FAIL", "XFAIL") else ""))
 
     unfinished = scan_data.get("unfinished_test")
     if unfinished and unfinished not in seen:
@@ -117,7 +117,7 @@ def main():
     with open(os.path.join(args.run, "report.json"), "w") as f:
         json.dump(report, f, indent=1)
     if xfail:
-        print("vmtest: %d expected failure(s) (splat self-check), not counted as passes" % xfail)
+        print("vmtest: %d expected failure(s) (XFAIL above), not counted as passes" % xfail)
     print("%d passed, %d failed, %d skipped" % (passed, failed, skipped))
     return 1 if failed else 0
 

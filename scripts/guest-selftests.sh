@@ -1,0 +1,75 @@
+#!/bin/sh
+# guest-selftests.sh SETFILE DIR OUT TIMEOUT: run the kernel tree's own
+# selftests inside the vmtest guest (busybox sh), one invocation per test so
+# every kernel splat can be attributed to the test that was running.
+#
+#   SETFILE  lines "test_progs NAME", "test_maps" or "sched_ext"
+#   DIR      the selftests build (DIR/bpf/test_progs, DIR/sched_ext/runner)
+#   OUT      where each test's output goes: OUT/RUNNER.NAME.{log,rc}
+#   TIMEOUT  seconds per test; a test still running then is killed (rc 124)
+#
+# The host (scripts/selftests-results.py) turns OUT into results.
+set -u
+set_file=$1 dir=$2 out=$3 tmo=$4
+mkdir -p "$out"
+
+run() { # run RUNNER NAME WORKDIR CMD...
+	runner=$1 name=$2 wd=$3
+	shift 3
+	# A name may be a glob with subtests (bpf_iter/*storage*): keep the file
+	# name flat (selftests-results.py file_name() does the same).
+	f=$out/$runner.$(echo "$name" | tr '/*' '_~')
+	echo "vmtest: test_start $runner/$name" >/dev/kmsg
+	echo "== $runner/$name"
+	(cd "$wd" && timeout -s KILL "$tmo" "$@") >"$f.log" 2>&1
+	rc=$?
+	[ $rc -eq 137 ] && rc=124 # SIGKILL from timeout
+	echo $rc >"$f.rc"
+	res=PASS
+	[ $rc -eq 0 ] || res=FAIL
+	echo "vmtest: test_end $runner/$name $res" >/dev/kmsg
+	grep -E '^(#[0-9]+ |Summary|not ok|ok [0-9]|test_maps:)' "$f.log" | tail -40
+}
+
+# The sched_ext runner runs all its tests in one process; its output names
+# each test as it starts ("TEST: name") and ends ("ok N name" / "not ok N
+# name"), and those lines become the kernel log markers of that test.
+run_sched_ext() {
+	f=$out/sched_ext.all
+	echo "vmtest: test_start sched_ext/all" >/dev/kmsg
+	echo "== sched_ext/all"
+	: >"$f.log"
+	{
+		(cd "$dir/sched_ext" && timeout -s KILL "$((tmo * 4))" ./runner 2>&1)
+		echo "vmtest-rc $?"
+	} | while IFS= read -r line; do
+		case "$line" in
+		"TEST: "*) echo "vmtest: test_start sched_ext/${line#TEST: }" >/dev/kmsg ;;
+		"ok "* | "not ok "*)
+			# shellcheck disable=SC2086 # split the TAP line into words
+			set -- $line
+			[ "$1" = ok ] && echo "vmtest: test_end sched_ext/$3 PASS" >/dev/kmsg ||
+				echo "vmtest: test_end sched_ext/$4 FAIL" >/dev/kmsg
+			echo "$line"
+			;;
+		"vmtest-rc "*)
+			rc=${line#vmtest-rc }
+			[ "$rc" -eq 137 ] && rc=124
+			echo "$rc" >"$f.rc"
+			continue
+			;;
+		esac
+		echo "$line" >>"$f.log"
+	done
+	echo "vmtest: test_end sched_ext/all $([ "$(cat "$f.rc")" = 0 ] && echo PASS || echo FAIL)" >/dev/kmsg
+}
+
+while read -r runner name _; do
+	case "$runner" in
+	"" | "#"*) continue ;;
+	test_progs) run test_progs "$name" "$dir/bpf" ./test_progs -a "$name" ;;
+	test_maps) run test_maps all "$dir/bpf" ./test_maps ;;
+	sched_ext) run_sched_ext ;;
+	*) echo "guest-selftests: unknown runner '$runner' in $set_file" >&2; exit 2 ;;
+	esac
+done <"$set_file"
