@@ -153,7 +153,6 @@ if [ ${#cmd[@]} -eq 0 ] && [ $selftests -eq 0 ] && [ ${#filters[@]} -gt 0 ]; the
 fi
 
 log=$run/console.log
-echo "$run" >"$VMTEST_CACHE/last-run"
 note "run directory: $run"
 rc=0
 phase boot+run "$VMTEST_ROOT/scripts/run-vm.sh" --kernel "$kout/bzImage" \

@@ -29,9 +29,10 @@ patched) mapfile -t patches < <(series_files) ;;
 mutant-*)
 	name=${variant#mutant-}
 	mapfile -t patches < <(series_files)
-	mapfile -t -O ${#patches[@]} patches < <(ls "$VMTEST_ROOT/patches/mutants/$name"*.patch 2>/dev/null)
-	ls "$VMTEST_ROOT/patches/mutants/$name"*.patch >/dev/null 2>&1 ||
-		die "no mutant '$name' in patches/mutants/"
+	# Exactly patches/mutants/NAME.patch: a prefix must not pick up others.
+	[ -f "$VMTEST_ROOT/patches/mutants/$name.patch" ] ||
+		die "no mutant '$name' in patches/mutants/ (have: $(cd "$VMTEST_ROOT/patches/mutants" && ls ./*.patch | sed 's|^./||; s|\.patch$||' | tr '\n' ' '))"
+	patches+=("$VMTEST_ROOT/patches/mutants/$name.patch")
 	;;
 *) die "unknown kernel variant '$variant' (base, patched, mutant-NAME)" ;;
 esac

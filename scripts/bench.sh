@@ -15,7 +15,7 @@ warmup=${BENCH_WARMUP:-1}
 out=${BENCH_OUT:-$VMTEST_CACHE/bench/$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$out"
 # A reused BENCH_OUT must not mix in the rounds of an earlier run
-rm -f "$out"/*.jsonl "$out"/bench.txt "$out"/bench.json "$out"/bench.png "$out"/bench.dat
+rm -rf "$out"/*.jsonl "$out"/bench.txt "$out"/bench.json "$out"/bench.png "$out"/bench.dat "$out"/run-*
 
 for k in base patched; do
 	"$VMTEST_ROOT/vmtest.sh" --kernel "$k" --config bench --build-only >"$out/build-$k.log" 2>&1 ||
@@ -26,12 +26,12 @@ done
 for r in $(seq 1 "$rounds"); do
 	for k in base patched; do
 		note "round $r/$rounds: $k"
-		"$VMTEST_ROOT/vmtest.sh" --kernel "$k" --config bench --timeout 900 \
+		run=$out/run-$k-$r
+		"$VMTEST_ROOT/vmtest.sh" --kernel "$k" --config bench --timeout 900 --run-dir "$run" \
 			--share "$VMTEST_ROOT/scripts:/vmtest-scripts" -- \
 			env BENCH_SECS="$secs" BENCH_WARMUP="$warmup" sh /vmtest-scripts/bench-guest.sh \
 			>"$out/run-$k-$r.log" 2>&1 ||
 			{ tail -15 "$out/run-$k-$r.log" >&2; die "bench run $k round $r failed (log: $out/run-$k-$r.log)"; }
-		run=$(cat "$VMTEST_CACHE/last-run")
 		cp "$run/share/out/bench.jsonl" "$out/$k-$r.jsonl" ||
 			die "bench run $k round $r produced no results (log: $out/run-$k-$r.log)"
 		cp "$run/accel" "$out/accel" 2>/dev/null || true

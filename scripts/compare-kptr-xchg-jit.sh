@@ -15,9 +15,9 @@ disasm() {
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 for k in base patched; do
-	"$VMTEST_ROOT/vmtest.sh" --kernel "$k" -t kptr_xchg_jit >"$out/$k.log" 2>&1 ||
+	"$VMTEST_ROOT/vmtest.sh" --kernel "$k" -t kptr_xchg_jit --run-dir "$out/run-$k" >"$out/$k.log" 2>&1 ||
 		{ tail -20 "$out/$k.log" >&2; die "kptr_xchg_jit failed on the $k kernel"; }
-	cp "$(cat "$VMTEST_CACHE/last-run")/share/out/kptr_xchg_jit.bin" "$out/$k.bin" ||
+	cp "$out/run-$k/share/out/kptr_xchg_jit.bin" "$out/$k.bin" ||
 		die "no JIT dump from the $k kernel"
 	disasm "$out/$k.bin" >"$out/$k.asm"
 done

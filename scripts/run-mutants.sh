@@ -3,9 +3,12 @@
 #
 # Each patches/mutants/NAME.patch is a deliberately wrong change on top of the
 # series whose description names the test that must catch it
-# ("Expect-fail: TEST"). Build that kernel (incrementally, in the same tree),
-# run the test RUNS times (default 1) and count the runs in which that test
-# failed. Succeeds only if every mutant was caught in every run... or, with
+# ("Expect-fail: TEST") and how ("Expect-reason: REGEX", matched against the
+# failure reason in the run's report, e.g. "kernel splat \[kasan\]"). Build
+# that kernel (incrementally, in the same tree), run the test RUNS times
+# (default 1), each in its own run directory, and count the runs in which
+# that test failed for that reason: a failure for another reason (a
+# timeout, TCG slowness, a build error) is not a catch. Succeeds only if every mutant was caught in every run... or, with
 # MUTANT_MIN_CATCH=K, in at least K runs (for races that are caught by chance).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -26,23 +29,20 @@ for name in "${names[@]}"; do
 	patch=$VMTEST_ROOT/patches/mutants/$name.patch
 	[ -f "$patch" ] || die "no mutant $patch"
 	test=$(sed -n 's/^Expect-fail: *//p' "$patch" | head -1)
+	reason=$(sed -n 's/^Expect-reason: *//p' "$patch" | head -1)
 	[ -n "$test" ] || die "$patch has no 'Expect-fail: TEST' line"
+	[ -n "$reason" ] || die "$patch has no 'Expect-reason: REGEX' line"
 	caught=0
 	for i in $(seq 1 "$runs"); do
-		note "mutant $name, run $i/$runs: expecting $test to fail"
-		"$VMTEST_ROOT/vmtest.sh" --kernel "mutant-$name" --test-timeout "${MUTANT_TEST_TIMEOUT:-180}" -t "$test" >"$VMTEST_CACHE/mutant-$name.log" 2>&1 || true
-		run=$(cat "$VMTEST_CACHE/last-run" 2>/dev/null || true)
-		if [ -n "$run" ] && [ -f "$run/report.json" ] &&
-			python3 - "$run/report.json" "$test" <<'PY'
-import json, sys
-report, test = json.load(open(sys.argv[1])), sys.argv[2]
-sys.exit(0 if any(t["outcome"] == "FAIL" and t["name"] == test for t in report["tests"]) else 1)
-PY
-		then
+		note "mutant $name, run $i/$runs: expecting $test to fail with /$reason/"
+		run=$VMTEST_CACHE/runs/$(date +%Y%m%d-%H%M%S)-mutant-$name-$i-$$
+		"$VMTEST_ROOT/vmtest.sh" --kernel "mutant-$name" --run-dir "$run" \
+			--test-timeout "${MUTANT_TEST_TIMEOUT:-180}" -t "$test" >"$run.log" 2>&1 || true
+		if verdict=$(python3 "$VMTEST_ROOT/scripts/mutant-verdict.py" "$run/report.json" "$test" "$reason"); then
 			caught=$((caught + 1))
-			note "  caught: $(python3 -c 'import json,sys; print("; ".join(t["reason"] for t in json.load(open(sys.argv[1]))["tests"] if t["outcome"]=="FAIL")[:300])' "$run/report.json")"
+			note "  caught: $verdict"
 		else
-			note "  NOT caught (log: $VMTEST_CACHE/mutant-$name.log)"
+			note "  NOT caught: $verdict (log: $run.log)"
 		fi
 	done
 	summary+=("mutant $name: $test failed in $caught/$runs runs")
