@@ -147,9 +147,12 @@ for s in "${shares[@]}"; do
 	ro+=(--ro-share "$(cd "$host" && pwd):$guest")
 done
 
-# A filter that selects nothing is an error before we spend a boot on it.
-if [ ${#cmd[@]} -eq 0 ] && [ $selftests -eq 0 ] && [ ${#filters[@]} -gt 0 ]; then
-	"$progs/test_progs" -l "${filters[@]}" >/dev/null || die "no test matches the given filter(s): ${filters[*]}"
+# The tests this run must report on (a filter that selects nothing is an
+# error before we spend a boot on it). A test missing from the results
+# then counts as a failure, not as nothing.
+if [ ${#cmd[@]} -eq 0 ] && [ $selftests -eq 0 ]; then
+	"$progs/test_progs" -l "${filters[@]}" >"$run/expected-tests" ||
+		die "no test matches the given filter(s): ${filters[*]}"
 fi
 
 log=$run/console.log
@@ -175,5 +178,6 @@ if [ $selftests -eq 1 ]; then
 	python3 "$VMTEST_ROOT/scripts/selftests-results.py" results "$run" --kernel "$variant" ||
 		die "cannot read the selftests' results in $run"
 fi
-python3 "$VMTEST_ROOT/scripts/report.py" --run "$run" --allow "$VMTEST_ROOT/scripts/splat-allowlist.txt" \
+python3 "$VMTEST_ROOT/scripts/report.py" --run "$run" \
+	$([ -f "$run/expected-tests" ] && echo --expected-tests "$run/expected-tests") --allow "$VMTEST_ROOT/scripts/splat-allowlist.txt" \
 	--guest-status "$rc" --times "$VMTEST_TIMES" --kernel "$variant-$config"

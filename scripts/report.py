@@ -5,6 +5,10 @@ A test that passed in the guest still fails if the kernel splatted while it
 ran. A test that deliberately provokes a splat (the scanner self-check) is an
 expected failure when the splat is found, and a failure when it is not.
 Splats outside any test (boot, shutdown, between tests) fail the run too.
+Tests that were expected to run (--expected-tests) but have no result are
+failures (NOTRUN), and so is a run whose results say it did not finish.
+When lockdep switched itself off (after its first report), the tests that
+ran from then on are marked "not checked by lockdep".
 Prints one line per test and, last, `N passed, N failed, N skipped`.
 Exit status: 0 when nothing failed, 1 otherwise.
 """
@@ -25,6 +29,32 @@ def load_json(path):
         return None
 
 
+LOCKDEP_OFF = "turning off the locking correctness validator"
+
+
+def lockdep_off_tests(log):
+    """(test during which lockdep turned itself off, [that test and every
+    test that started after it]), or None when it stayed on."""
+    import re
+    marker = re.compile(r"vmtest: test_start (\S+)")
+    current, off_in, tests = "boot", None, []
+    try:
+        f = open(log, errors="replace")
+    except OSError:
+        return None
+    with f:
+        for line in f:
+            m = marker.search(line)
+            if m:
+                current = m.group(1)
+                if off_in:
+                    tests.append(current)
+            elif off_in is None and LOCKDEP_OFF in line:
+                off_in = current
+                tests.append(current)
+    return (off_in, tests) if off_in else None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", required=True, help="run directory")
@@ -32,6 +62,7 @@ def main():
     ap.add_argument("--guest-status", type=int, required=True)
     ap.add_argument("--times")
     ap.add_argument("--kernel", default="")
+    ap.add_argument("--expected-tests", help="file: the names of the tests that should have run, one a line")
     args = ap.parse_args()
 
     log = os.path.join(args.run, "console.log")
@@ -84,6 +115,20 @@ def main():
             s = next(s for s in splats if not s["expected"])
             rows.append(("FAIL", "kernel(%s)" % test, "kernel splat [%s]: %s" % (s["kind"], s["headline"])))
 
+    if args.expected_tests:
+        for name in open(args.expected_tests).read().split():
+            if name not in seen:
+                rows.append(("FAIL", name, "NOTRUN: the guest never ran this test"))
+                seen.add(name)
+    if results is not None and results.get("finished") is False and not any(
+            r[0] == "FAIL" and r[1] == "guest" for r in rows):
+        rows.append(("FAIL", "guest", "the test runner did not finish (its results say finished: false)"))
+
+    lockdep_off = lockdep_off_tests(log)
+    if lockdep_off:
+        rows = [(o, n, (r + "; " if r else "") + "not checked by lockdep (it had switched itself off)")
+                if n in lockdep_off[1] else (o, n, r) for o, n, r in rows]
+
     status = args.guest_status
     if results is None:
         rows.append(("FAIL", "guest", "no results from the guest (exit status %d)" % status))
@@ -106,6 +151,9 @@ def main():
     if args.times and os.path.exists(args.times):
         phases = [l.split() for l in open(args.times) if l.strip()]
         print("vmtest: phase times: " + ", ".join("%s %ss" % (p[0], p[1]) for p in phases))
+    if lockdep_off:
+        print("vmtest: lockdep switched itself off during %s (after its first report): %d test(s) after it "
+              "ran without lockdep" % (lockdep_off[0], len(lockdep_off[1])))
     if accel == "tcg":
         print("vmtest: note: the guest ran under TCG (software emulation); absolute timings mean little")
 

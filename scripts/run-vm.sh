@@ -55,7 +55,9 @@ kvm_usable() {
 }
 
 cmdline="console=ttyS0 rdinit=/init panic=-1 printk.devkmsg=on no_hash_pointers"
-cmdline+=" hung_task_panic=0 softlockup_panic=0 nmi_watchdog=0 $append_extra"
+# kasan_multi_shot: KASAN reports every bad access, not just the first of
+# the boot (a first splat must not hide the ones of later tests).
+cmdline+=" hung_task_panic=0 softlockup_panic=0 nmi_watchdog=0 kasan_multi_shot $append_extra"
 
 qpid= ipid=
 cleanup() {
