@@ -125,8 +125,12 @@ fi
 	if [ $selftests -eq 1 ]; then
 		echo "guest-selftests.sh /vmtest/selftests.set /selftests /vmtest/out/selftests $test_timeout"
 	elif [ ${#cmd[@]} -gt 0 ]; then
+		# Markers around the command: a splat it causes is reported as the
+		# command's, not as the boot's.
+		echo 'echo "vmtest: test_start command" >/dev/kmsg'
 		printf '%q ' "${cmd[@]}"
 		echo
+		echo 'rc=$?; echo "vmtest: test_end command $([ $rc -eq 0 ] && echo PASS || echo FAIL)" >/dev/kmsg; exit $rc' 
 	else
 		printf 'test_progs --json /vmtest/out/results.json --timeout %d' "$test_timeout"
 		[ $verbose -eq 1 ] && printf ' -v'

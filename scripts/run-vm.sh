@@ -45,13 +45,19 @@ done
 need_cmd qemu-system-x86_64 python3
 rundir=$(dirname "$log")
 
-# KVM here may be a nested hypervisor that accepts the VM but never boots
-# it. The verdict of a first try is remembered for this host boot.
+# KVM here may be a nested hypervisor that accepts the VM but never runs
+# it. KVM is judged broken only when the guest printed nothing at all (no
+# "Linux version" banner): a kernel that panics at boot is the kernel's
+# fault, not KVM's, and must not make every later run fall back to TCG. The
+# verdict is kept for this host boot and at most a day.
 kvm_verdict=$VMTEST_CACHE/kvm-verdict
 boot_id=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo unknown)
 kvm_usable() {
 	[ -r /dev/kvm ] && [ -w /dev/kvm ] || return 1
-	! grep -qx "$boot_id broken" "$kvm_verdict" 2>/dev/null
+	local id when
+	read -r id when _ <"$kvm_verdict" 2>/dev/null || return 0
+	[[ $when =~ ^[0-9]+$ ]] || when=0
+	[ "$id" != "$boot_id" ] || [ $(($(date +%s) - ${when:-0})) -gt 86400 ]
 }
 
 cmdline="console=ttyS0 rdinit=/init panic=-1 printk.devkmsg=on no_hash_pointers"
@@ -114,9 +120,16 @@ if [ "$accel" = kvm ] || { [ "$accel" = auto ] && kvm_usable; }; then
 		booted=1 accel=kvm
 	else
 		stop_qemu
-		[ "$accel" = kvm ] && die "guest did not boot with KVM within ${kvm_timeout}s (console: $log; qemu: $rundir/qemu.out)"
-		echo "$boot_id broken" >"$kvm_verdict"
-		note "KVM did not boot the guest within ${kvm_timeout}s; falling back to TCG (remembered until the host reboots)"
+		# Keep the KVM attempt's logs next to the TCG ones.
+		mv -f "$log" "${log%.log}-kvm.log" 2>/dev/null || true
+		mv -f "$rundir/qemu.out" "$rundir/qemu-kvm.out" 2>/dev/null || true
+		[ "$accel" = kvm ] && die "guest did not boot with KVM within ${kvm_timeout}s (console: ${log%.log}-kvm.log; qemu: $rundir/qemu-kvm.out)"
+		if grep -q "Linux version" "${log%.log}-kvm.log" 2>/dev/null; then
+			note "the kernel started under KVM but did not boot (console: ${log%.log}-kvm.log); trying TCG, KVM stays in use for later runs"
+		else
+			echo "$boot_id $(date +%s) broken" >"$kvm_verdict"
+			note "KVM did not run the guest at all within ${kvm_timeout}s; falling back to TCG (remembered for this host boot, at most a day; console: ${log%.log}-kvm.log)"
+		fi
 		rm -f "$share/shares"
 	fi
 fi
