@@ -7,9 +7,15 @@ which QEMU connects to the unix socket --ctl; this daemon answers them and
 injects NMIs through QEMU's QMP `inject-nmi` command on --qmp.
 
 Protocol (one line each way):
-  guest: NMI START <rate_hz>   host: OK
-  guest: NMI STOP              host: NMI COUNT <injected since START>
-  guest: PING                  host: PONG
+  guest: NMI START <rate_hz> [<max_secs>]   host: OK
+  guest: NMI STOP                            host: NMI COUNT <delivered since START>
+  guest: PING                                host: PONG
+A request may end with a tag "@<id>"; its reply then ends with the same tag,
+so the guest can tell its answer from a late reply to an earlier request.
+A malformed request gets "ERR <why>". Injection stops by itself <max_secs>
+(default 300) after START, so a test killed before its STOP does not leave
+NMIs running for the rest of the boot. The count is of inject-nmi commands
+QEMU completed, not of requests sent.
 
 QMP commands are pipelined (a window of requests in flight) so the rate is
 not bounded by one round trip per NMI.
@@ -45,6 +51,7 @@ class Qmp:
         self.buf = b""
         self.inflight = 0
         self.sent = 0
+        self.delivered = 0  # inject-nmi commands QEMU answered with success
         self._read_msg()  # greeting
         self.sock.sendall(b'{"execute":"qmp_capabilities"}\n')
         while "return" not in self._read_msg():
@@ -71,6 +78,8 @@ class Qmp:
             msg = json.loads(line)
             if "return" in msg or "error" in msg:
                 self.inflight -= 1
+                if "return" in msg:
+                    self.delivered += 1
 
     def inject(self, n):
         for _ in range(n):
@@ -80,6 +89,11 @@ class Qmp:
             self.inflight += 1
             self.sent += 1
         self.drain(block=False)
+
+    def settle(self):
+        """Wait for every request in flight to be answered."""
+        while self.inflight > 0:
+            self.drain(block=True)
 
 
 def main():
@@ -96,8 +110,12 @@ def main():
     ctl = connect(args.ctl, args.connect_timeout)
     cbuf = b""
     rate = 0
-    start_count = 0
+    start_sent = start_delivered = 0
     started = 0.0
+    max_secs = 0.0
+
+    def reply(text, tag):
+        ctl.sendall((text + (" @" + tag if tag else "") + "\n").encode())
 
     while True:
         timeout = 0.001 if rate else None
@@ -113,25 +131,34 @@ def main():
             while b"\n" in cbuf:
                 line, cbuf = cbuf.split(b"\n", 1)
                 words = line.decode(errors="replace").strip().split()
-                if words[:2] == ["NMI", "START"] and len(words) == 3:
+                tag = words.pop()[1:] if words and words[-1].startswith("@") else None
+                if words[:2] == ["NMI", "START"] and len(words) in (3, 4) and \
+                        all(w.isdigit() for w in words[2:]):
                     rate = max(1, min(int(words[2]), args.max_rate))
-                    start_count = qmp.sent
+                    max_secs = int(words[3]) if len(words) == 4 else 300
+                    qmp.settle()
+                    start_sent, start_delivered = qmp.sent, qmp.delivered
                     started = time.monotonic()
-                    print(f"nmi-injector: start at {rate}/s", file=log)
-                    ctl.sendall(b"OK\n")
-                elif words[:2] == ["NMI", "STOP"]:
-                    n = qmp.sent - start_count
+                    print(f"nmi-injector: start at {rate}/s for at most {max_secs}s", file=log)
+                    reply("OK", tag)
+                elif words == ["NMI", "STOP"]:
+                    qmp.settle()
+                    n = qmp.delivered - start_delivered
                     secs = time.monotonic() - started if rate else 0
                     rate = 0
-                    print(f"nmi-injector: stop: {n} NMIs in {secs:.1f}s", file=log)
-                    ctl.sendall(f"NMI COUNT {n}\n".encode())
+                    print(f"nmi-injector: stop: {n} NMIs delivered in {secs:.1f}s", file=log)
+                    reply(f"NMI COUNT {n}", tag)
                 elif words == ["PING"]:
-                    ctl.sendall(b"PONG\n")
+                    reply("PONG", tag)
                 elif words:
-                    print(f"nmi-injector: unknown request {words}", file=log)
+                    print(f"nmi-injector: malformed request {words}", file=log)
+                    reply("ERR malformed request", tag)
+        if rate and time.monotonic() - started > max_secs:
+            print(f"nmi-injector: no STOP within {max_secs}s: stopping by itself", file=log)
+            rate = 0
         if rate:
             # Catch up to where the requested rate says we should be.
-            due = int((time.monotonic() - started) * rate) - (qmp.sent - start_count)
+            due = int((time.monotonic() - started) * rate) - (qmp.sent - start_sent)
             if due > 0:
                 qmp.inject(min(due, qmp.WINDOW))
 
