@@ -107,8 +107,12 @@ fetch_src() {
 			rev=$(git -C "$src" rev-parse "$KERNEL_REF^{commit}") || die "KERNEL_SRC: no commit $KERNEL_REF"
 		else
 			# HEAD plus uncommitted changes to tracked files, as a commit
-			# object that touches neither the work tree nor any ref.
-			rev=$(git -C "$src" stash create 2>/dev/null || true)
+			# object that touches neither the work tree nor any ref. A fixed
+			# identity and date make the same changes give the same commit
+			# on every run (so the build caches hit).
+			rev=$(GIT_AUTHOR_NAME=vmtest GIT_AUTHOR_EMAIL=vmtest@localhost GIT_AUTHOR_DATE='@0 +0000' \
+				GIT_COMMITTER_NAME=vmtest GIT_COMMITTER_EMAIL=vmtest@localhost GIT_COMMITTER_DATE='@0 +0000' \
+				git -C "$src" stash create 2>/dev/null || true)
 			[ -n "$rev" ] && note "KERNEL_SRC has uncommitted changes: building them too"
 			[ -n "$rev" ] || rev=$(git -C "$src" rev-parse HEAD^{commit}) || die "KERNEL_SRC: no HEAD commit"
 		fi
@@ -119,11 +123,17 @@ fetch_src() {
 			git -C "$repo" fetch -q "$src" "$rev" >&2 || die "cannot get commit $rev from KERNEL_SRC"
 		git -C "$repo" tag -f vmtest-base "$rev" >/dev/null
 	else
-		rm -rf "$repo"
+		# A plain directory: mirror it into the repository's own work tree
+		# and commit only what changed. The repository (and the worktrees
+		# made from it) stays; an unchanged tree keeps its commit.
 		mkdir -p "$repo"
-		rsync -a --exclude .git "$src/" "$repo/"
-		git_quiet init -q "$repo"
-		commit_base "$repo" "Base tree imported from $src"
+		[ -d "$repo/.git" ] || git_quiet init -q "$repo"
+		rsync -a --delete --exclude /.git "$src/" "$repo/"
+		if [ -n "$(git -C "$repo" status --porcelain | head -1)" ]; then
+			commit_base "$repo" "Base tree imported from $src"
+		else
+			git -C "$repo" tag -f vmtest-base HEAD >/dev/null
+		fi
 	fi
 	echo "$repo"
 }
@@ -138,6 +148,11 @@ fetch_git() {
 		timeout 1800 git clone -q --depth 1 ${KERNEL_REF:+--branch "$KERNEL_REF"} "$KERNEL_GIT" "$repo" >&2 ||
 			die "git clone $KERNEL_GIT ${KERNEL_REF:-} failed"
 		git -C "$repo" tag -f vmtest-base HEAD >/dev/null
+	elif timeout 600 git -C "$repo" fetch -q --depth 1 origin "${KERNEL_REF:-HEAD}" >&2; then
+		# A branch moves: follow it.
+		git -C "$repo" tag -f vmtest-base FETCH_HEAD >/dev/null
+	else
+		note "warning: cannot refresh $KERNEL_GIT ${KERNEL_REF:-}; using the copy fetched before ($(git -C "$repo" log -1 --format=%h vmtest-base))"
 	fi
 	echo "$repo"
 }
