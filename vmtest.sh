@@ -92,6 +92,12 @@ repo=$(cat "$VMTEST_TIMES.repo")
 rm -f "$VMTEST_TIMES.repo"
 srcdir=$(dirname "$repo")
 
+# One build at a time per source tree, from applying the series to the
+# last file read from the tree: a concurrent run (make bench while make
+# test runs) waits instead of switching the tree under this one.
+exec 9>"$srcdir/build.lock"
+flock -n 9 || { note "waiting for another run's build in $srcdir"; flock 9; }
+export VMTEST_BUILD_LOCKED=1
 # build-kernel.sh times its own patch, config and kernel phases.
 kout=$("$VMTEST_ROOT/scripts/build-kernel.sh" "$repo" "$variant" "$config")
 tools=$srcdir/tools-out
@@ -100,6 +106,8 @@ progs=$kout/progs
 phase progs make -s -C "$VMTEST_ROOT" progs KTREE="$srcdir/tree" TOOLS="$tools" \
 	BTF="$kout/vmlinux.btf" OUT="$progs" >&2
 "$VMTEST_ROOT/scripts/mkinitramfs.sh" "$VMTEST_CACHE/initramfs.cpio"
+exec 9>&- # the build is done; the run uses only per-variant outputs
+unset VMTEST_BUILD_LOCKED
 
 if [ $build_only -eq 1 ]; then
 	note "built $variant-$config: $kout"

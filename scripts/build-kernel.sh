@@ -28,12 +28,24 @@ esac
 fragfiles=()
 for f in "${fragments[@]}"; do fragfiles+=("$VMTEST_ROOT/kernel-config/$f.config"); done
 
+# Only one build at a time per source tree: applying the series, the
+# kernel and everything read from the tree afterwards (vmtest.sh holds the
+# lock across all of it and says so with VMTEST_BUILD_LOCKED).
+if [ -z "${VMTEST_BUILD_LOCKED:-}" ]; then
+	exec 9>"$srcdir/build.lock"
+	flock 9
+fi
+
 commit=$(phase patch "$VMTEST_ROOT/scripts/apply-series.sh" "$repo" "$variant")
 stamp="$commit $(cat "${fragfiles[@]}" | sha1sum | cut -c1-16)"
 
-# Only one build at a time per source tree (two would fight over the tree).
-exec 9>"$srcdir/build.lock"
-flock 9
+# The source tree is this variant's, whether or not anything needs
+# building: the tools and tests built after this read it.
+if [ ! -d "$tree" ]; then
+	git -C "$repo" worktree prune
+	git -C "$repo" worktree add -q --detach "$tree" "$commit" >&2
+fi
+[ "$(git -C "$tree" rev-parse HEAD)" = "$commit" ] || git -C "$tree" checkout -q -f --detach "$commit"
 
 # The selftests are up to date when they were built from this kernel build
 # by this version of the build script.
@@ -48,11 +60,6 @@ if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$stamp" ] && [ -f "$out/bzI
 	exit 0
 fi
 
-if [ ! -d "$tree" ]; then
-	git -C "$repo" worktree prune
-	git -C "$repo" worktree add -q --detach "$tree" "$commit" >&2
-fi
-git -C "$tree" checkout -q -f --detach "$commit"
 note "building $variant-$config: $(git -C "$tree" log -1 --format='%h %s')"
 
 phase config "$VMTEST_ROOT/scripts/kconfig.sh" "$tree" "$build" "${fragfiles[@]}"
