@@ -70,6 +70,13 @@ while [ $# -gt 0 ]; do
 	shift
 done
 case "$accel" in auto | kvm | tcg) ;; *) die "--accel must be auto, kvm or tcg" ;; esac
+# Numbers are checked now, not after a 20-minute build.
+for opt in "smp:$smp" "nmi-rate:$nmi_rate" "test-timeout:$test_timeout" "timeout:$timeout" "boot-timeout:$boot_timeout"; do
+	[[ ${opt#*:} =~ ^[1-9][0-9]*$ ]] || die "--${opt%%:*} needs a positive number, not '${opt#*:}'"
+done
+[[ $mem =~ ^[1-9][0-9]*[MG]$ ]] || die "--mem needs a size like 2G or 512M, not '$mem'"
+nr_cpus=$(sed -n 's/^CONFIG_NR_CPUS=//p' "$VMTEST_ROOT/kernel-config/base.config")
+[ "$smp" -le "${nr_cpus:-1}" ] || die "--smp $smp: the kernel is built with CONFIG_NR_CPUS=$nr_cpus (kernel-config/base.config)"
 case "$variant" in base | patched | mutant-*) ;; *) die "--kernel must be base, patched or mutant-NAME" ;; esac
 if [ $selftests -eq 1 ]; then
 	[ ${#cmd[@]} -eq 0 ] || die "--selftests and -- COMMAND do not go together"
@@ -103,7 +110,7 @@ kout=$("$VMTEST_ROOT/scripts/build-kernel.sh" "$repo" "$variant" "$config")
 tools=$srcdir/tools-out
 phase tools "$VMTEST_ROOT/scripts/build-tools.sh" "$srcdir/tree" "$tools"
 progs=$kout/progs
-phase progs make -s -C "$VMTEST_ROOT" progs KTREE="$srcdir/tree" TOOLS="$tools" \
+phase progs make -s -C "$VMTEST_ROOT" progs CLANG="$(pick_clang)" KTREE="$srcdir/tree" TOOLS="$tools" \
 	BTF="$kout/vmlinux.btf" OUT="$progs" >&2
 "$VMTEST_ROOT/scripts/mkinitramfs.sh" "$VMTEST_CACHE/initramfs.cpio"
 exec 9>&- # the build is done; the run uses only per-variant outputs

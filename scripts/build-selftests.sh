@@ -17,7 +17,7 @@ set -euo pipefail
 
 tree=$1 kbuild=$2 btf=$3 out=$4
 jobs=${VMTEST_JOBS:-$(($(nproc) + 1))}
-clang=${CLANG:-clang-19}
+clang=$(pick_clang)
 llvm=${clang#clang}
 need_cmd "$clang" "llvm-config$llvm" make
 [ -f "$kbuild/Module.symvers" ] || die "no Module.symvers in $kbuild: the kernel needs CONFIG_MODULES (kernel-config/selftests.config)"

@@ -6,7 +6,7 @@ set -euo pipefail
 
 tree=$1 out=$2
 jobs=${VMTEST_JOBS:-$(($(nproc) + 1))}
-clang=${CLANG:-clang-19}
+clang=$(pick_clang)
 need_cmd "$clang" make
 mkdir -p "$out/libbpf" "$out/bpftool"
 log=$out/tools.log
@@ -21,5 +21,5 @@ build() {
 build "$tree/tools/lib/bpf" OUTPUT="$out/libbpf/" -j"$jobs"
 build "$tree/tools/lib/bpf" OUTPUT="$out/libbpf/" DESTDIR="$out/libbpf/root" prefix=/usr install_headers
 build "$tree/tools/bpf/bpftool" OUTPUT="$out/bpftool/" -j"$jobs" \
-	CLANG="$clang" LLVM_STRIP="llvm-strip-${clang#clang-}"
+	CLANG="$clang" LLVM_STRIP="llvm-strip${clang#clang}"
 [ -x "$out/bpftool/bpftool" ] || die "bpftool was not built (log: $log)"

@@ -32,3 +32,18 @@ need_cmd() {
 			die "missing tool '$c' (run scripts/install-deps.sh)"
 	done
 }
+
+# The clang that builds BPF programs: $CLANG, else the newest versioned
+# clang-N on PATH (Debian installs clang-19 as clang-19, not clang). Its
+# LLVM tools carry the same suffix (llvm-strip-19, llc-19).
+pick_clang() {
+	if [ -n "${CLANG:-}" ]; then
+		echo "$CLANG"
+		return
+	fi
+	local c
+	c=$(compgen -c clang- | grep -E '^clang-[0-9]+$' | sort -t- -k2 -n | tail -1)
+	[ -n "$c" ] || c=clang
+	command -v "$c" >/dev/null 2>&1 || die "no clang found (set CLANG= or run scripts/install-deps.sh)"
+	echo "$c"
+}

@@ -7,6 +7,11 @@ set -euo pipefail
 out=$1
 busybox=${BUSYBOX:-/bin/busybox}
 [ -x "$busybox" ] || die "no static busybox at $busybox (install busybox-static)"
+# Debian's "busybox" package is dynamically linked: as /init it would find
+# no libraries before /usr is mounted.
+if readelf -l "$busybox" 2>/dev/null | grep -q 'Requesting program interpreter'; then
+	die "$busybox is dynamically linked; /init needs a static one (install busybox-static, or set BUSYBOX=)"
+fi
 need_cmd cpio
 if [ -f "$out" ] && [ "$out" -nt "$VMTEST_ROOT/scripts/guest-init.sh" ] && [ "$out" -nt "$busybox" ] &&
 	[ "$out" -nt "$0" ]; then
