@@ -128,7 +128,7 @@ if [ -z "$run" ]; then
 fi
 mkdir -p "$run/share/bin" "$run/share/out"
 run=$(cd "$run" && pwd)
-cp "$progs/test_progs" "$progs/bench" "$run/share/bin/"
+cp "$progs/test_progs" "$progs/bench" "$VMTEST_ROOT/scripts/guest-kmemleak.sh" "$run/share/bin/"
 if [ $selftests -eq 1 ]; then
 	"$VMTEST_ROOT/scripts/selftests-set.sh" "$selftests_set" "$kout/selftests" "${filters[@]}" \
 		>"$run/share/selftests.set" || die "no selftest matches the given set and filter(s)"
@@ -137,6 +137,7 @@ if [ $selftests -eq 1 ]; then
 fi
 {
 	echo "export PATH=/vmtest/bin:\$PATH VMTEST_NMI_RATE=$nmi_rate"
+	[ ${#cmd[@]} -gt 0 ] || echo "guest-kmemleak.sh clear"
 	if [ $selftests -eq 1 ]; then
 		echo "guest-selftests.sh /vmtest/selftests.set /selftests /vmtest/out/selftests $test_timeout"
 	elif [ ${#cmd[@]} -gt 0 ]; then
@@ -152,6 +153,9 @@ fi
 		[ ${#filters[@]} -gt 0 ] && printf ' %q' "${filters[@]}"
 		echo
 	fi
+	# Leaks of the tests, once they are all done; the tests' status is
+	# what the run returns.
+	[ ${#cmd[@]} -gt 0 ] || printf 'rc=$?\nguest-kmemleak.sh scan\nexit $rc\n'
 } >"$run/share/cmd.sh"
 
 # The host's /usr, read-only: the tree's selftests (and a user's own
