@@ -42,7 +42,7 @@ USAGE
 
 variant=patched config=debug accel=auto smp=2 mem=2G nmi_rate=3000
 test_timeout=300 timeout=3000 boot_timeout=120 verbose=0 build_only=0
-selftests=0 selftests_set=$VMTEST_ROOT/selftests/set run=
+selftests=0 selftests_set= run=
 filters=() shares=() cmd=()
 needval() { [ $# -ge 2 ] || die "option $1 needs a value"; }
 while [ $# -gt 0 ]; do
@@ -60,7 +60,7 @@ while [ $# -gt 0 ]; do
 	--timeout) needval "$@"; timeout=$2; shift ;;
 	--boot-timeout) needval "$@"; boot_timeout=$2; shift ;;
 	--build-only) build_only=1 ;;
-	--selftests) selftests=1 ;;
+	--selftests) selftests=1 selftests_set=${selftests_set:-$VMTEST_ROOT/selftests/set} ;;
 	--selftests-set) needval "$@"; selftests=1 selftests_set=$2; shift ;;
 	--run-dir) needval "$@"; run=$2; shift ;;
 	-h | --help) usage; exit 0 ;;
@@ -78,12 +78,15 @@ done
 nr_cpus=$(sed -n 's/^CONFIG_NR_CPUS=//p' "$VMTEST_ROOT/kernel-config/base.config")
 [ "$smp" -le "${nr_cpus:-1}" ] || die "--smp $smp: the kernel is built with CONFIG_NR_CPUS=$nr_cpus (kernel-config/base.config)"
 case "$variant" in base | patched | mutant-*) ;; *) die "--kernel must be base, patched or mutant-NAME" ;; esac
+# Without --selftests the set is this suite's own tests; both run through
+# the tree's test_progs and sched_ext runner, built for the debug config.
+[ -n "$selftests_set" ] || selftests_set=$VMTEST_ROOT/selftests/suite
 if [ $selftests -eq 1 ]; then
 	[ ${#cmd[@]} -eq 0 ] || die "--selftests and -- COMMAND do not go together"
 	[ "$config" = debug ] || die "--selftests needs --config debug (the selftests need modules and BTF)"
-	[ "$selftests_set" = all ] || [ -f "$selftests_set" ] || die "--selftests-set: no file $selftests_set"
-	export VMTEST_SELFTESTS=1
 fi
+[ "$selftests_set" = all ] || [ -f "$selftests_set" ] || die "no selftests set file $selftests_set"
+[ "$config" = debug ] && export VMTEST_SELFTESTS=1
 if [ -n "$run" ] && [ -e "$run" ] && [ -n "$(ls -A "$run")" ]; then
 	die "--run-dir $run exists and is not empty"
 fi
@@ -109,9 +112,6 @@ export VMTEST_BUILD_LOCKED=1
 kout=$("$VMTEST_ROOT/scripts/build-kernel.sh" "$repo" "$variant" "$config")
 tools=$srcdir/tools-out
 phase tools "$VMTEST_ROOT/scripts/build-tools.sh" "$srcdir/tree" "$tools"
-progs=$kout/progs
-phase progs make -s -C "$VMTEST_ROOT" progs CLANG="$(pick_clang)" KTREE="$srcdir/tree" TOOLS="$tools" \
-	BTF="$kout/vmlinux.btf" OUT="$progs" >&2
 "$VMTEST_ROOT/scripts/mkinitramfs.sh" "$VMTEST_CACHE/initramfs.cpio"
 exec 9>&- # the build is done; the run uses only per-variant outputs
 unset VMTEST_BUILD_LOCKED
@@ -128,17 +128,23 @@ if [ -z "$run" ]; then
 fi
 mkdir -p "$run/share/bin" "$run/share/out"
 run=$(cd "$run" && pwd)
-cp "$progs/test_progs" "$progs/bench" "$VMTEST_ROOT/scripts/guest-kmemleak.sh" "$run/share/bin/"
-if [ $selftests -eq 1 ]; then
+cp "$VMTEST_ROOT"/scripts/guest-{kmemleak,selftests,splat-selfcheck}.sh "$run/share/bin/"
+tests_run=0
+if [ ${#cmd[@]} -eq 0 ] && [ "$config" = debug ]; then
+	tests_run=1
+	# A filter that selects nothing is an error before we spend a boot on it.
 	"$VMTEST_ROOT/scripts/selftests-set.sh" "$selftests_set" "$kout/selftests" "${filters[@]}" \
-		>"$run/share/selftests.set" || die "no selftest matches the given set and filter(s)"
-	cp "$VMTEST_ROOT/scripts/guest-selftests.sh" "$run/share/bin/"
+		>"$run/share/selftests.set" || die "no test matches the given set and filter(s)"
 	shares+=("$kout/selftests:/selftests")
+elif [ ${#cmd[@]} -eq 0 ]; then
+	die "the tests run with --config debug; with --config $config give a command (-- CMD)"
 fi
 {
 	echo "export PATH=/vmtest/bin:\$PATH VMTEST_NMI_RATE=$nmi_rate"
 	[ ${#cmd[@]} -gt 0 ] || echo "guest-kmemleak.sh clear"
-	if [ $selftests -eq 1 ]; then
+	if [ $tests_run -eq 1 ]; then
+		# The scanner self-check first: proof that a splat would be seen.
+		echo "guest-splat-selfcheck.sh"
 		echo "guest-selftests.sh /vmtest/selftests.set /selftests /vmtest/out/selftests $test_timeout"
 	elif [ ${#cmd[@]} -gt 0 ]; then
 		# Markers around the command: a splat it causes is reported as the
@@ -147,11 +153,6 @@ fi
 		printf '%q ' "${cmd[@]}"
 		echo
 		echo 'rc=$?; echo "vmtest: test_end command $([ $rc -eq 0 ] && echo PASS || echo FAIL)" >/dev/kmsg; exit $rc' 
-	else
-		printf 'test_progs --json /vmtest/out/results.json --timeout %d' "$test_timeout"
-		[ $verbose -eq 1 ] && printf ' -v'
-		[ ${#filters[@]} -gt 0 ] && printf ' %q' "${filters[@]}"
-		echo
 	fi
 	# Leaks of the tests, once they are all done; the tests' status is
 	# what the run returns.
@@ -170,13 +171,6 @@ for s in "${shares[@]}"; do
 	ro+=(--ro-share "$(cd "$host" && pwd):$guest")
 done
 
-# The tests this run must report on (a filter that selects nothing is an
-# error before we spend a boot on it). A test missing from the results
-# then counts as a failure, not as nothing.
-if [ ${#cmd[@]} -eq 0 ] && [ $selftests -eq 0 ]; then
-	"$progs/test_progs" -l "${filters[@]}" >"$run/expected-tests" ||
-		die "no test matches the given filter(s): ${filters[*]}"
-fi
 
 log=$run/console.log
 note "run directory: $run"
@@ -197,10 +191,9 @@ if [ ${#cmd[@]} -gt 0 ]; then
 	exit $rc
 fi
 
-if [ $selftests -eq 1 ]; then
+if [ $tests_run -eq 1 ]; then
 	python3 "$VMTEST_ROOT/scripts/selftests-results.py" results "$run" --kernel "$variant" ||
 		die "cannot read the selftests' results in $run"
 fi
-python3 "$VMTEST_ROOT/scripts/report.py" --run "$run" \
-	$([ -f "$run/expected-tests" ] && echo --expected-tests "$run/expected-tests") --allow "$VMTEST_ROOT/scripts/splat-allowlist.txt" \
+python3 "$VMTEST_ROOT/scripts/report.py" --run "$run" --allow "$VMTEST_ROOT/scripts/splat-allowlist.txt" \
 	--guest-status "$rc" --times "$VMTEST_TIMES" --kernel "$variant-$config"

@@ -2,10 +2,15 @@
 # apply-series.sh REPO VARIANT
 #
 # Print the commit that VARIANT builds: "base" is the tag vmtest-base,
-# "patched" is the series in patches/ applied with git am, "mutant-NAME" is
-# the series plus patches/mutants/NAME*.patch. Applying happens in a scratch
-# worktree and the result is remembered by content, so the same series always
-# yields the same commit and nothing is reapplied when nothing changed.
+# "patched" is the kernel patches of the series in patches/ applied with git
+# am, "mutant-NAME" is those plus patches/mutants/NAME.patch. Every variant
+# then gets one more commit: this repository's tests put where they live
+# upstream (scripts/overlay-selftests.sh), so base and patched run the same
+# tests. The series' own selftests patches are generated from those same
+# files (scripts/series.sh export) and are not applied here. Applying
+# happens in a scratch worktree and the result is remembered by content, so
+# the same input always yields the same commit and nothing is reapplied
+# when nothing changed.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -14,17 +19,17 @@ srcdir=$(dirname "$repo")
 base=$(git -C "$repo" rev-parse vmtest-base^{commit})
 
 series_files() {
-	local dir=$VMTEST_ROOT/patches
-	if [ -f "$dir/series" ]; then
-		grep -vE '^\s*(#|$)' "$dir/series" | sed "s|^|$dir/|"
-	else
-		ls "$dir"/*.patch 2>/dev/null | grep -v -- '-cover-letter\.patch$' || true
-	fi
+	local dir=$VMTEST_ROOT/patches f
+	for f in $(ls "$dir"/*.patch 2>/dev/null | grep -v -- '-cover-letter\.patch$'); do
+		# selftests patches: generated from progs/ and prog_tests/, which
+		# the overlay commit brings in directly.
+		grep -qE '^Subject: (\[[^]]*\] )?selftests/' "$f" || echo "$f"
+	done
 }
 
 patches=()
 case "$variant" in
-base) echo "$base"; exit 0 ;;
+base) ;;
 patched) mapfile -t patches < <(series_files) ;;
 mutant-*)
 	name=${variant#mutant-}
@@ -37,10 +42,13 @@ mutant-*)
 *) die "unknown kernel variant '$variant' (base, patched, mutant-NAME)" ;;
 esac
 
-[ ${#patches[@]} -gt 0 ] || { echo "$base"; exit 0; }
 for p in "${patches[@]}"; do [ -f "$p" ] || die "series lists $p, which does not exist"; done
 
-key=$( (echo "$base"; cat "${patches[@]}") | sha1sum | cut -c1-16)
+overlay_input() {
+	cat "$VMTEST_ROOT/scripts/overlay-selftests.sh"
+	(cd "$VMTEST_ROOT" && find progs prog_tests -type f | sort | xargs cat)
+}
+key=$( (echo "$base"; cat "${patches[@]}"; overlay_input) | sha1sum | cut -c1-16)
 mkdir -p "$srcdir/applied"
 if [ -f "$srcdir/applied/$key" ] &&
 	git -C "$repo" cat-file -e "$(cat "$srcdir/applied/$key")^{commit}" 2>/dev/null; then
@@ -65,6 +73,12 @@ for p in "${patches[@]}"; do
 		die "patch does not apply: ${p#"$VMTEST_ROOT"/} (on $(git -C "$repo" log -1 --format='%h %s' "$base"))"
 	fi
 done
+"$VMTEST_ROOT/scripts/overlay-selftests.sh" "$wt"
+git -C "$wt" add -A tools/testing/selftests
+GIT_COMMITTER_NAME=vmtest GIT_COMMITTER_EMAIL=vmtest@localhost GIT_COMMITTER_DATE='@0 +0000' \
+	GIT_AUTHOR_NAME=vmtest GIT_AUTHOR_EMAIL=vmtest@localhost GIT_AUTHOR_DATE='@0 +0000' \
+	git -C "$wt" commit -q --allow-empty --no-verify \
+	-m "selftests: this repository's tests (progs/, prog_tests/), vmtest overlay"
 commit=$(git -C "$wt" rev-parse HEAD)
 echo "$commit" >"$srcdir/applied/$key"
 echo "$commit"

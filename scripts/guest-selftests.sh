@@ -3,7 +3,8 @@
 # selftests inside the vmtest guest (busybox sh), one invocation per test so
 # every kernel splat can be attributed to the test that was running.
 #
-#   SETFILE  lines "test_progs NAME", "test_maps" or "sched_ext"
+#   SETFILE  lines "test_progs NAME", "test_maps", "sched_ext" (the whole
+#            runner) or "sched_ext NAME" (runner -t NAME)
 #   DIR      the selftests build (DIR/bpf/test_progs, DIR/sched_ext/runner)
 #   OUT      where each test's output goes: OUT/RUNNER.NAME.{log,rc}
 #   TIMEOUT  seconds per test; a test still running then is killed (rc 124)
@@ -12,6 +13,9 @@
 set -u
 set_file=$1 dir=$2 out=$3 tmo=$4
 mkdir -p "$out"
+# Tests may lower the console log level (the NMI ones do) and a test killed
+# on its timeout cannot restore it: every test starts with the boot's.
+printk=$(cat /proc/sys/kernel/printk)
 
 run() { # run RUNNER NAME WORKDIR CMD...
 	runner=$1 name=$2 wd=$3
@@ -28,19 +32,26 @@ run() { # run RUNNER NAME WORKDIR CMD...
 	res=PASS
 	[ $rc -eq 0 ] || res=FAIL
 	echo "vmtest: test_end $runner/$name $res" >/dev/kmsg
+	echo "$printk" >/proc/sys/kernel/printk
+	# A test killed on its timeout cannot stop the host's NMIs: stop them
+	# (an untagged request; its late reply is skipped by the next test).
+	[ $rc -eq 124 ] && [ -c /dev/ttyS1 ] && echo "NMI STOP" >/dev/ttyS1
 	grep -E '^(#[0-9]+ |Summary|not ok|ok [0-9]|test_maps:)' "$f.log" | tail -40
 }
 
 # The sched_ext runner runs all its tests in one process; its output names
 # each test as it starts ("TEST: name") and ends ("ok N name" / "not ok N
 # name"), and those lines become the kernel log markers of that test.
-run_sched_ext() {
-	f=$out/sched_ext.all
-	echo "vmtest: test_start sched_ext/all" >/dev/kmsg
-	echo "== sched_ext/all"
+run_sched_ext() { # run_sched_ext NAME|all
+	f=$out/sched_ext.$1
+	filter=
+	[ "$1" = all ] || filter="-t $1"
+	echo "vmtest: test_start sched_ext/$1" >/dev/kmsg
+	echo "== sched_ext/$1"
 	: >"$f.log"
 	{
-		(cd "$dir/sched_ext" && timeout -s KILL "$((tmo * 4))" ./runner 2>&1)
+		# shellcheck disable=SC2086 # $filter is empty or two words
+		(cd "$dir/sched_ext" && timeout -s KILL "$((tmo * 4))" ./runner $filter 2>&1)
 		echo "vmtest-rc $?"
 	} | while IFS= read -r line; do
 		case "$line" in
@@ -61,7 +72,7 @@ run_sched_ext() {
 		esac
 		echo "$line" >>"$f.log"
 	done
-	echo "vmtest: test_end sched_ext/all $([ "$(cat "$f.rc")" = 0 ] && echo PASS || echo FAIL)" >/dev/kmsg
+	echo "vmtest: test_end sched_ext/$1 $([ "$(cat "$f.rc")" = 0 ] && echo PASS || echo FAIL)" >/dev/kmsg
 }
 
 while read -r runner name _; do
@@ -69,7 +80,7 @@ while read -r runner name _; do
 	"" | "#"*) continue ;;
 	test_progs) run test_progs "$name" "$dir/bpf" ./test_progs -a "$name" ;;
 	test_maps) run test_maps all "$dir/bpf" ./test_maps ;;
-	sched_ext) run_sched_ext ;;
+	sched_ext) run_sched_ext "${name:-all}" ;;
 	*) echo "guest-selftests: unknown runner '$runner' in $set_file" >&2; exit 2 ;;
 	esac
 done <"$set_file"
