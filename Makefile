@@ -15,7 +15,12 @@
 .PHONY: all test check vmtest selftests selftests-compare mutants bench clean
 all: vmtest
 
-test: check
+# Dependencies and the base tree first, so that the unit tests that need
+# them (git send-email round trip) run instead of skipping on a new machine.
+test:
+	scripts/install-deps.sh
+	scripts/fetch-kernel.sh >/dev/null
+	$(MAKE) check
 	scripts/test-all.sh
 
 selftests:

@@ -33,6 +33,15 @@ DEPS=(
 	"binutils:/usr/bin/objdump"
 	"kmod:/sbin/depmod"
 	"perl:/usr/bin/perl"
+	# scripts/series.sh send: git send-email and the Perl modules Debian
+	# only recommends (we install without recommends); TLS and SMTP AUTH
+	# for a real send. python3-aiosmtpd: the SMTP server of its test.
+	"git-email:/usr/lib/git-core/git-send-email"
+	"libmailtools-perl:/usr/share/perl5/Mail/Address.pm"
+	"libio-socket-ssl-perl:/usr/share/perl5/IO/Socket/SSL.pm"
+	"libnet-smtp-ssl-perl:/usr/share/perl5/Net/SMTP/SSL.pm"
+	"libauthen-sasl-perl:/usr/share/perl5/Authen/SASL.pm"
+	"python3-aiosmtpd:/usr/lib/python3/dist-packages/aiosmtpd/__init__.py"
 )
 
 missing=()

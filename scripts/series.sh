@@ -4,8 +4,19 @@
 #   scripts/series.sh checkout   make/refresh a dev worktree (branch "series")
 #                                with patches/ applied; prints its path
 #   scripts/series.sh export     write the commits of that branch back to
-#                                patches/ (format-patch, v1, with the cover
-#                                letter's subject and body kept)
+#                                patches/ (format-patch --base, with the cover
+#                                letter's subject and body kept, and the
+#                                credits and links of scripts/series-trailers)
+#   scripts/series.sh send [--send] [-v N] [--base REF] [--dir DIR] [--verbose]
+#                          [-- GIT-SEND-EMAIL-ARGS]
+#                                mail the series (default patches/) with
+#                                git send-email: To bpf@vger, Cc from the base
+#                                tree's get_maintainer.pl per patch, the cover
+#                                letter Cc'd to all; the author and sign-off
+#                                are yours (git config user.* or
+#                                SERIES_AUTHOR_NAME/SERIES_AUTHOR_EMAIL).
+#                                A dry run unless --send, which also needs
+#                                your sendemail.smtpServer configuration.
 #   scripts/series.sh check      checkpatch --strict on patches/, and build
 #                                every prefix of the series (bisectability):
 #                                the objects the series touches and the users
@@ -16,7 +27,8 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-repo=$("$VMTEST_ROOT/scripts/fetch-kernel.sh")
+# SERIES_KERNEL_REPO: an already fetched base tree (tests; skips fetching).
+repo=${SERIES_KERNEL_REPO:-$("$VMTEST_ROOT/scripts/fetch-kernel.sh")}
 srcdir=$(dirname "$repo")
 dev=${SERIES_DEV:-$srcdir/dev}
 pdir=$VMTEST_ROOT/patches
@@ -38,7 +50,9 @@ export)
 	rm -f "$pdir"/[0-9][0-9][0-9][0-9]-*.patch
 	git -C "$dev" -c user.name="${SERIES_AUTHOR_NAME:-BPF Storage Defer}" \
 		-c user.email="${SERIES_AUTHOR_EMAIL:-bpf-storage-defer@example.org}" format-patch -q --cover-letter --subject-prefix="PATCH bpf-next" \
-		--no-signature --zero-commit -o "$pdir" vmtest-base..series
+		--no-signature --zero-commit --base=vmtest-base -o "$pdir" vmtest-base..series
+	# Credits and links (Originally-by:, Link:) from scripts/series-trailers.
+	python3 "$VMTEST_ROOT/scripts/series-send.py" trailers "$pdir"/[0-9][0-9][0-9][0-9]-*.patch
 	if [ -n "$old_subject" ]; then
 		python3 - "$cover" "$old_subject" "$old_body" <<'PY'
 import sys
@@ -53,8 +67,13 @@ PY
 	;;
 check)
 	rc=0
-	# checkpatch prints nothing for committed patches inside a git work tree
-	(cd / && perl "$repo/scripts/checkpatch.pl" --strict --no-tree --show-types "$pdir"/0*.patch) || rc=1
+	# checkpatch prints nothing for committed patches inside a git work tree.
+	# It calls Originally-by: (maintainer-tip.rst, see scripts/series-trailers)
+	# a non-standard signature: check copies without that line.
+	cpdir=$(mktemp -d)
+	trap 'rm -rf "$cpdir"' EXIT
+	for f in "$pdir"/0*.patch; do grep -v '^Originally-by: ' "$f" >"$cpdir/${f##*/}"; done
+	(cd "$cpdir" && perl "$repo/scripts/checkpatch.pl" --strict --no-tree --show-types 0*.patch) || rc=1
 
 	config=$srcdir/build-debug/.config
 	[ -f "$config" ] || die "no debug kernel config yet: run ./vmtest.sh --build-only first"
@@ -89,8 +108,15 @@ check)
 	done
 	exit $rc
 	;;
+send)
+	shift
+	# The outgoing copy (identity, version, trailers, Cc) is kept for a look.
+	exec python3 "$VMTEST_ROOT/scripts/series-send.py" send --repo "$repo" \
+		--stage "${SERIES_OUTGOING:-$VMTEST_CACHE/outgoing}" --cache "$VMTEST_CACHE" "$@"
+	;;
 *)
-	sed -n '2,12p' "$0" >&2
+	# the comment at the top of this file, without its '#'
+	awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0" >&2
 	exit 2
 	;;
 esac
