@@ -78,7 +78,9 @@ run_sched_ext() { # run_sched_ext NAME|all
 while read -r runner name _; do
 	case "$runner" in
 	"" | "#"*) continue ;;
-	test_progs) run test_progs "$name" "$dir/bpf" ./test_progs -a "$name" ;;
+	# -w: test_progs' own watchdog, at our timeout (its default, 120 s, is
+	# short for TCG); timeout -s KILL is the backstop.
+	test_progs) run test_progs "$name" "$dir/bpf" ./test_progs -w "$tmo" -a "$name" ;;
 	test_maps) run test_maps all "$dir/bpf" ./test_maps ;;
 	sched_ext) run_sched_ext "${name:-all}" ;;
 	*) echo "guest-selftests: unknown runner '$runner' in $set_file" >&2; exit 2 ;;
