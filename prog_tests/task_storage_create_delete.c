@@ -1,16 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
-/* End-to-end check of the harness and the storage create/delete paths: a
- * tp_btf program creates task storage on each syscall entry of this thread
- * and deletes it on exit. Every create must be matched by a delete and no
- * storage may be left behind.
+/* The storage create and delete paths end to end: a tp_btf program
+ * creates task storage on each syscall entry of this thread and deletes it
+ * on the matching exit. Every create must be matched by a successful
+ * delete, and no storage may be left behind.
  *
- * It fails when a delete fails or storage leaks (a series that breaks the
- * unlink path, e.g. by losing an element, makes nr_deleted or the final
- * lookup wrong). Base and patched kernels both pass it.
+ * It fails when a delete fails or storage is left linked (a deferral that
+ * breaks the unlink path, e.g. by losing an element, makes nr_deleted or
+ * the final lookup wrong). It passes with and without the series; no
+ * mutant in patches/mutants/ targets it.
  */
-#include <sys/syscall.h>
-#include <unistd.h>
-#include "test_progs.h"
+#include <test_progs.h>
+#include "task_local_storage_helpers.h"
 #include "task_storage_create_delete.skel.h"
 
 #define NR_SYSCALLS 2000
@@ -31,7 +31,7 @@ void test_task_storage_create_delete(void)
 	/* Written through the mmap'ed .bss: no syscall, so the counted
 	 * window holds only complete enter/exit pairs.
 	 */
-	skel->bss->target_tid = syscall(SYS_gettid);
+	skel->bss->target_tid = sys_gettid();
 	for (i = 0; i < NR_SYSCALLS; i++)
 		getppid();
 	skel->bss->target_tid = 0;
@@ -41,7 +41,7 @@ void test_task_storage_create_delete(void)
 	ASSERT_EQ(skel->bss->nr_delete_failed, 0, "nr_delete_failed");
 	ASSERT_EQ(skel->bss->nr_deleted, skel->bss->nr_created, "deleted == created");
 
-	pidfd = syscall(SYS_pidfd_open, getpid(), 0);
+	pidfd = sys_pidfd_open(getpid(), 0);
 	if (!ASSERT_OK_FD(pidfd, "pidfd_open"))
 		goto out;
 	err = bpf_map_lookup_elem(bpf_map__fd(skel->maps.task_map), &pidfd, &val);

@@ -1,15 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* Maps and helpers shared by kptr_nmi_drop.c and kptr_nmi_release.c: a pool
  * of map values holding task and cgroup kptrs, refilled from process
- * context and emptied by NMI programs.
+ * context and emptied by NMI programs. Each NMI program comes twice: as a
+ * perf_event program for the hardware cycles event of
+ * prog_tests/nmi_source.h, and as tp_btf/nmi_handler for NMIs a test
+ * harness injects where there is no PMU.
  */
 #ifndef __KPTR_NMI_COMMON_H
 #define __KPTR_NMI_COMMON_H
 
-#include "vmlinux.h"
+#include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include "kptr_nmi.h"
+#include <bpf/bpf_core_read.h>
+#include "bpf_experimental.h"
+
+#define KPTR_POOL_SIZE 64
 
 struct kptr_slot {
 	struct task_struct __kptr *task;
@@ -28,8 +34,7 @@ __u64 target_cgid;
 bool stop;
 long nr_refilled;
 long nr_nmi_runs;
-__u32 refill_next;
-__u32 nmi_next;
+long nr_not_in_nmi;
 
 /* Put the current task and the target cgroup into every empty slot of
  * @slot. Process context only: bpf_cgroup_from_id() takes locks.
@@ -63,7 +68,7 @@ static __always_inline bool is_target(void)
 	return !stop && (bpf_get_current_pid_tgid() >> 32) == target_tgid;
 }
 
-/* Refill one pool slot per syscall of the test's tasks */
+/* Refill a random pool slot on each syscall of the test's tasks */
 SEC("tp_btf/sys_enter")
 int BPF_PROG(refill_pool, struct pt_regs *regs, long id)
 {
@@ -72,7 +77,7 @@ int BPF_PROG(refill_pool, struct pt_regs *regs, long id)
 
 	if (!is_target())
 		return 0;
-	idx = __sync_fetch_and_add(&refill_next, 1) % KPTR_POOL_SIZE;
+	idx = bpf_get_prandom_u32() % KPTR_POOL_SIZE;
 	slot = bpf_map_lookup_elem(&pool, &idx);
 	if (slot)
 		refill_slot(slot);
@@ -81,9 +86,20 @@ int BPF_PROG(refill_pool, struct pt_regs *regs, long id)
 
 static __always_inline struct kptr_slot *nmi_pick_slot(void)
 {
-	int idx = __sync_fetch_and_add(&nmi_next, 1) % KPTR_POOL_SIZE;
+	int idx = bpf_get_prandom_u32() % KPTR_POOL_SIZE;
 
 	return bpf_map_lookup_elem(&pool, &idx);
+}
+
+/* Count a run of an NMI program; false once the test stopped. */
+static __always_inline bool nmi_enter(void)
+{
+	if (stop)
+		return false;
+	__sync_fetch_and_add(&nr_nmi_runs, 1);
+	if (!bpf_in_nmi())
+		__sync_fetch_and_add(&nr_not_in_nmi, 1);
+	return true;
 }
 
 #endif

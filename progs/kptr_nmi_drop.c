@@ -1,13 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-/* bpf_obj_drop() in NMI of local objects holding task and cgroup kptrs.
- * Kernels without NMI-safe task/cgroup destructors reject this program
- * (NMI_UNSAFE_DROP_MSG).
+/* bpf_obj_drop() in NMI of local objects holding task and cgroup kptrs:
+ * the verifier accepts it now that the task and cgroup kptr destructors
+ * are NMI-safe, and the destructors run in NMI.
  */
 #include "kptr_nmi_common.h"
-#include <bpf/bpf_core_read.h>
-
-/* As in selftests' bpf_experimental.h */
-#define bpf_obj_new(type) ((type *)bpf_obj_new(bpf_core_type_id_local(type)))
 
 char _license[] SEC("license") = "GPL";
 
@@ -22,24 +18,22 @@ long nr_drops_task;
 long nr_drops_cgrp;
 long nr_alloc_failed;
 
-SEC("tp_btf/nmi_handler")
-int BPF_PROG(nmi_drop, void *handler, s64 delta_ns, int handled)
+static __always_inline void nmi_drop(void)
 {
 	struct task_struct *task;
 	struct kptr_slot *slot;
 	struct holder *h;
 	struct cgroup *cgrp;
 
-	if (stop)
-		return 0;
-	__sync_fetch_and_add(&nr_nmi_runs, 1);
+	if (!nmi_enter())
+		return;
 	slot = nmi_pick_slot();
 	if (!slot)
-		return 0;
+		return;
 	h = bpf_obj_new(typeof(*h));
 	if (!h) {
 		__sync_fetch_and_add(&nr_alloc_failed, 1);
-		return 0;
+		return;
 	}
 	task = bpf_kptr_xchg(&slot->task, NULL);
 	if (task) {
@@ -58,5 +52,18 @@ int BPF_PROG(nmi_drop, void *handler, s64 delta_ns, int handled)
 	/* Runs the task and cgroup destructors, in NMI */
 	bpf_obj_drop(h);
 	__sync_fetch_and_add(&nr_drops, 1);
+}
+
+SEC("perf_event")
+int nmi_drop_perf(void *ctx)
+{
+	nmi_drop();
+	return 0;
+}
+
+SEC("tp_btf/nmi_handler")
+int BPF_PROG(nmi_drop_tp, void *handler, s64 delta_ns, int handled)
+{
+	nmi_drop();
 	return 0;
 }

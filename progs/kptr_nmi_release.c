@@ -5,7 +5,6 @@
  * kprobes on the final release paths show that the objects are freed.
  */
 #include "kptr_nmi_common.h"
-#include <bpf/bpf_core_read.h>
 
 char _license[] SEC("license") = "GPL";
 
@@ -110,17 +109,15 @@ int BPF_PROG(refill_maps, struct pt_regs *regs, long id)
 	return 0;
 }
 
-SEC("tp_btf/nmi_handler")
-int BPF_PROG(nmi_release, void *handler, s64 delta_ns, int handled)
+static __always_inline void nmi_release(void)
 {
 	struct kptr_slot *slot;
 	struct task_struct *task;
 	struct cgroup *cgrp;
 	int zero = 0;
 
-	if (stop)
-		return 0;
-	__sync_fetch_and_add(&nr_nmi_runs, 1);
+	if (!nmi_enter())
+		return;
 
 	if (last_armed) {
 		slot = bpf_map_lookup_elem(&last, &zero);
@@ -139,7 +136,7 @@ int BPF_PROG(nmi_release, void *handler, s64 delta_ns, int handled)
 	}
 
 	if (!pool_on)
-		return 0;
+		return;
 	slot = nmi_pick_slot();
 	if (slot)
 		release_slot(slot, &nr_release_array);
@@ -149,6 +146,19 @@ int BPF_PROG(nmi_release, void *handler, s64 delta_ns, int handled)
 	slot = bpf_task_storage_get(&tstore, bpf_get_current_task_btf(), 0, 0);
 	if (slot)
 		release_slot(slot, &nr_release_tstore);
+}
+
+SEC("perf_event")
+int nmi_release_perf(void *ctx)
+{
+	nmi_release();
+	return 0;
+}
+
+SEC("tp_btf/nmi_handler")
+int BPF_PROG(nmi_release_tp, void *handler, s64 delta_ns, int handled)
+{
+	nmi_release();
 	return 0;
 }
 
@@ -166,8 +176,9 @@ int BPF_KPROBE(task_final_put, struct callback_head *rhp)
 SEC("kprobe/css_release")
 int BPF_KPROBE(cgrp_release, struct percpu_ref *ref)
 {
-	if (last_cgrp_addr &&
-	    (__u64)ref - bpf_core_field_offset(struct cgroup_subsys_state, refcnt) == last_cgrp_addr)
+	__u64 css = (__u64)ref - bpf_core_field_offset(struct cgroup_subsys_state, refcnt);
+
+	if (last_cgrp_addr && css == last_cgrp_addr)
 		last_cgrp_freed = 1;
 	return 0;
 }

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The smallest use of bpf_kptr_xchg(), whose JITed code the suite compares
- * between base and patched kernels: the series must keep it a single
- * inlined atomic xchg.
+/* bpf_kptr_xchg() of a task kptr out of a map value, in a tracing program:
+ * a referenced kernel kptr whose destructor the series made NMI-safe. The
+ * series must keep the xchg inlined by the verifier (kptr_xchg_inline
+ * checks that for a kptr to a program-allocated object in a tc program)
+ * and JITed to a single atomic xchg, with no helper call added.
  */
-#include "vmlinux.h"
+#include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "bpf_misc.h"
 
 char _license[] SEC("license") = "GPL";
 
@@ -21,7 +24,13 @@ struct {
 } slot SEC(".maps");
 
 SEC("tp_btf/sys_enter")
-int BPF_PROG(kptr_xchg_prog, struct pt_regs *regs, long id)
+__success
+__arch_x86_64
+__xlated("r0 = atomic64_xchg((u64 *)(r1 +0), r0)")
+__jited("	xchgq	%rax, {{.*}}(%rdi)")
+__arch_arm64
+__arch_riscv64
+int BPF_PROG(task_kptr_xchg, struct pt_regs *regs, long id)
 {
 	struct task_struct *task;
 	struct val *v;

@@ -8,9 +8,10 @@
  * so a selem freed before the RCU Tasks Trace grace period ends shows up as
  * a KASAN use-after-free.
  */
-#include "vmlinux.h"
+#include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "bpf_misc.h"
 
 char _license[] SEC("license") = "GPL";
 
@@ -34,7 +35,7 @@ int got_storage;
 int copy_done;
 long copy_err;
 
-SEC("fentry.s/__x64_sys_getpgid")
+SEC("fentry.s/" SYS_PREFIX "sys_getpgid")
 int BPF_PROG(hold_storage, struct pt_regs *regs)
 {
 	struct task_struct *task = bpf_get_current_task_btf();

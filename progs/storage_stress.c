@@ -2,16 +2,19 @@
 /* Create and delete task local storage of the same tasks from every context
  * a BPF program runs in: process context (syscall entry), hardirq (a
  * perf_event program on a software cpu-clock event, run from the hrtimer
- * interrupt), NMI (tp_btf/nmi_handler, driven by NMIs the vmtest host
- * injects) and kprobes inside the delete/deferral path itself, which
- * re-enter it on the same CPU in the middle of a delete.
+ * interrupt), NMI (a perf_event program on a hardware cycles event, or
+ * tp_btf/nmi_handler on NMIs a test harness injects when there is no PMU;
+ * see prog_tests/nmi_source.h) and kprobes inside the delete and free
+ * paths themselves, which re-enter them on the same CPU.
  *
  * Every created value is recorded in the "live" map of
  * storage_free_tracker.c, which forgets it when the kernel frees it.
  */
-#include "vmlinux.h"
+#include <vmlinux.h>
+#include <errno.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "bpf_experimental.h"
 #include "storage_free_tracker.h"
 #include "storage_stress.h"
 
@@ -24,14 +27,16 @@ struct {
 	__type(value, long);
 } task_map SEC(".maps");
 
-
 int target_tgid;
 bool stop;
 struct ctx_stats stats[NR_STRESS_CTX];
+long nr_swept;
 
 /* @any_task: act on whatever task is current, not only the test's: kprobes
- * in the free path also run in kworkers and irq_work, and an injected NMI
- * lands on CPU 0 whatever runs there.
+ * in the free path also run in kworkers and irq_work, and NMIs land on
+ * whatever runs. Idle tasks are left alone: nothing but map_free() would
+ * ever delete their storage, and the test wants every value deleted while
+ * the map is still alive.
  */
 static __always_inline void create_delete(enum stress_ctx ctx, bool any_task)
 {
@@ -42,9 +47,11 @@ static __always_inline void create_delete(enum stress_ctx ctx, bool any_task)
 	long *val;
 	long err;
 
-	if (stop || (!any_task && task->tgid != target_tgid))
+	if (stop || !task->pid || (!any_task && task->tgid != target_tgid))
 		return;
 	__sync_fetch_and_add(&st->runs, 1);
+	if ((ctx == CTX_NMI && !bpf_in_nmi()) || (ctx == CTX_HARDIRQ && !bpf_in_hardirq()))
+		__sync_fetch_and_add(&st->wrong_ctx, 1);
 
 	val = bpf_task_storage_get(&task_map, task, 0, 0);
 	if (!val) {
@@ -81,8 +88,17 @@ int BPF_PROG(task_ctx, struct pt_regs *regs, long id)
 	return 0;
 }
 
+/* NMI: the hardware cycles event of nmi_source.h ... */
+SEC("perf_event")
+int nmi_perf(void *ctx)
+{
+	create_delete(CTX_NMI, true);
+	return 0;
+}
+
+/* ... or, without a PMU, NMIs injected by the test harness */
 SEC("tp_btf/nmi_handler")
-int BPF_PROG(nmi_ctx, void *handler, s64 delta_ns, int handled)
+int BPF_PROG(nmi_tp, void *handler, s64 delta_ns, int handled)
 {
 	create_delete(CTX_NMI, true);
 	return 0;
@@ -97,10 +113,10 @@ int hardirq_ctx(void *ctx)
 
 /* kprobes inside the delete and free paths that delete storage
  * themselves: same-CPU re-entry in the middle of a delete or of a drain.
- * bpf_selem_free() and call_srcu() exist on base and patched kernels (the
- * series reaches call_srcu() from the batch start);
- * bpf_local_storage_free_batch() only with the series, so the test
- * attaches it when it exists.
+ * bpf_local_storage_free_batch() is the RCU callback that frees one
+ * deferred batch; call_srcu() is where a batch waits for RCU Tasks Trace.
+ * Each must attach: a missing one fails the test instead of quietly
+ * testing less.
  */
 SEC("kprobe/bpf_selem_free")
 int BPF_KPROBE(kprobe_selem_free)
@@ -116,9 +132,26 @@ int BPF_KPROBE(kprobe_call_srcu)
 	return 0;
 }
 
-SEC("?kprobe/bpf_local_storage_free_batch")
+SEC("kprobe/bpf_local_storage_free_batch")
 int BPF_KPROBE(kprobe_free_batch)
 {
 	create_delete(CTX_KPROBE, true);
+	return 0;
+}
+
+/* After the stress: delete the storage of every task that still has some
+ * (a delete that failed, e.g. on re-entry, leaves it linked), so that
+ * every value created must be freed while the map is alive.
+ */
+SEC("iter/task")
+int sweep(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+
+	if (!task)
+		return 0;
+	if (bpf_task_storage_get(&task_map, task, 0, 0) &&
+	    !bpf_task_storage_delete(&task_map, task))
+		__sync_fetch_and_add(&nr_swept, 1);
 	return 0;
 }

@@ -2,12 +2,6 @@
 #ifndef __STORAGE_STRESS_H
 #define __STORAGE_STRESS_H
 
-#ifndef EOPNOTSUPP
-#define EOPNOTSUPP 95
-#define EEXIST 17
-#define ENOENT 2
-#endif
-
 enum stress_ctx {
 	CTX_TASK,
 	CTX_HARDIRQ,
@@ -17,12 +11,13 @@ enum stress_ctx {
 };
 
 struct ctx_stats {
-	long runs;		/* program runs for a target task */
+	long runs;		/* program runs that acted on a task */
+	long wrong_ctx;		/* CTX_NMI runs not in NMI, CTX_HARDIRQ not in hardirq */
 	long created;		/* new storage values */
 	long create_failed;
 	long untracked;		/* created but could not be recorded in "live" */
 	long deleted;
-	long delete_eopnotsupp;	/* base kernels reject delete in NMI */
+	long delete_eopnotsupp;	/* delete refused with -EOPNOTSUPP */
 	long delete_failed;	/* other errors, e.g. rqspinlock -EDEADLK on re-entry */
 };
 

@@ -3,7 +3,7 @@
  * it on the matching exit: the smallest end-to-end use of the storage
  * create/delete paths the series changes.
  */
-#include "vmlinux.h"
+#include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
