@@ -4,10 +4,10 @@
 # Print the commit that VARIANT builds: "base" is the tag vmtest-base,
 # "patched" is the kernel patches of the series in patches/ applied with git
 # am, "mutant-NAME" is those plus patches/mutants/NAME.patch. Every variant
-# then gets one more commit: this repository's tests put where they live
-# upstream (scripts/overlay-selftests.sh), so base and patched run the same
-# tests. The series' own selftests patches are generated from those same
-# files (scripts/series.sh export) and are not applied here. Applying
+# then gets this repository's tests put where they live upstream, as the
+# series' selftests commits (scripts/selftests-commits.sh), so base and
+# patched run the same tests. The selftests patches in patches/ are those
+# same commits exported (scripts/series.sh export) and are not applied here. Applying
 # happens in a scratch worktree and the result is remembered by content, so
 # the same input always yields the same commit and nothing is reapplied
 # when nothing changed.
@@ -45,8 +45,8 @@ esac
 for p in "${patches[@]}"; do [ -f "$p" ] || die "series lists $p, which does not exist"; done
 
 overlay_input() {
-	cat "$VMTEST_ROOT/scripts/overlay-selftests.sh"
-	(cd "$VMTEST_ROOT" && find progs prog_tests -type f | sort | xargs cat)
+	cat "$VMTEST_ROOT"/scripts/{overlay-selftests,selftests-commits}.sh
+	(cd "$VMTEST_ROOT" && find progs prog_tests selftests/commits -type f | sort | xargs cat)
 }
 key=$( (echo "$base"; cat "${patches[@]}"; overlay_input) | sha1sum | cut -c1-16)
 mkdir -p "$srcdir/applied"
@@ -73,12 +73,7 @@ for p in "${patches[@]}"; do
 		die "patch does not apply: ${p#"$VMTEST_ROOT"/} (on $(git -C "$repo" log -1 --format='%h %s' "$base"))"
 	fi
 done
-"$VMTEST_ROOT/scripts/overlay-selftests.sh" "$wt"
-git -C "$wt" add -A tools/testing/selftests
-GIT_COMMITTER_NAME=vmtest GIT_COMMITTER_EMAIL=vmtest@localhost GIT_COMMITTER_DATE='@0 +0000' \
-	GIT_AUTHOR_NAME=vmtest GIT_AUTHOR_EMAIL=vmtest@localhost GIT_AUTHOR_DATE='@0 +0000' \
-	git -C "$wt" commit -q --allow-empty --no-verify \
-	-m "selftests: this repository's tests (progs/, prog_tests/), vmtest overlay"
+"$VMTEST_ROOT/scripts/selftests-commits.sh" "$wt"
 commit=$(git -C "$wt" rev-parse HEAD)
 echo "$commit" >"$srcdir/applied/$key"
 echo "$commit"

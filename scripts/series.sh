@@ -2,7 +2,10 @@
 # series.sh: work on the patch series as git commits.
 #
 #   scripts/series.sh checkout   make/refresh a dev worktree (branch "series")
-#                                with patches/ applied; prints its path
+#                                with the kernel patches of patches/ applied and
+#                                the selftests commits made from progs/ and
+#                                prog_tests/ on top; prints its path. Edit the
+#                                tests in this repository, not there.
 #   scripts/series.sh export     write the commits of that branch back to
 #                                patches/ (format-patch --base, with the cover
 #                                letter's subject and body kept, and the
@@ -38,7 +41,12 @@ case "${1:-}" in
 checkout)
 	[ -d "$dev" ] || git -C "$repo" worktree add -q --detach "$dev" vmtest-base >&2
 	git -C "$dev" checkout -q -f -B series vmtest-base
-	ls "$pdir"/*.patch 2>/dev/null | grep -v cover-letter | xargs -r git -C "$dev" am -q
+	# The kernel patches; the selftests patches are made anew from progs/
+	# and prog_tests/, the one source of the tests.
+	for p in $(ls "$pdir"/*.patch 2>/dev/null | grep -v cover-letter); do
+		grep -qE '^Subject: (\[[^]]*\] )?selftests/' "$p" || git -C "$dev" am -q "$p"
+	done
+	"$VMTEST_ROOT/scripts/selftests-commits.sh" "$dev"
 	echo "$dev"
 	;;
 export)
