@@ -1,41 +1,92 @@
 #!/usr/bin/env bash
-# bench.sh: the local storage benchmarks on the base and the patched kernel,
-# both built with the bench config (no lockdep/KASAN), in alternating
-# rounds (base, patched, base, ...), then one table, a JSON file and a plot.
+# bench.sh: the local storage benchmarks of the kernel tree's own bench
+# (tools/testing/selftests/bpf/bench, built by scripts/build-bench.sh from
+# the tree under test) on the base and the patched kernel, both built with
+# the bench config (no lockdep/KASAN), in alternating boots, then one
+# table, a JSON file and a plot (scripts/bench-report.py).
 #
-#   BENCH_ROUNDS (default 5) rounds per kernel; BENCH_SECS samples of one
-#   second per benchmark and round (default 3) after BENCH_WARMUP (1).
-#   BENCH_OUT: output directory (default $VMTEST_CACHE/bench/<date>).
+# Each round boots, for every vCPU count in BENCH_SMP, base then patched:
+# the first count runs every benchmark (scripts/bench-guest.sh), the others
+# only map close latency. With the defaults a round is 2 x 3 boots.
+#
+#   BENCH_ROUNDS  rounds (default 5): each kernel's value is the mean of
+#                 its per-round results, the spread their standard deviation
+#   BENCH_SECS    one-second samples per benchmark and boot (default 3),
+#                 after BENCH_WARMUP (default 1)
+#   BENCH_SMP     vCPU counts (default "2 4 8")
+#   BENCH_ACCEL   auto (default), kvm or tcg: vmtest.sh --accel
+#   BENCH_OUT     output directory (default $VMTEST_CACHE/bench/<date>); it
+#                 must not hold an earlier run's rounds
+#
+# The runner of a kernel is expected at <kernel build>/bench/bench, the OUT
+# that the build gives scripts/build-bench.sh (<kernel build> is what
+# `vmtest.sh --build-only` reports as "built VARIANT-bench: DIR").
+#
+# A boot that fails (the guest did not finish, or the console shows a
+# splat: see its splats.txt) is recorded and the others still run; the
+# report then lists that round's results as errors and this exits non-zero.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 rounds=${BENCH_ROUNDS:-5}
 secs=${BENCH_SECS:-3}
 warmup=${BENCH_WARMUP:-1}
+smps=${BENCH_SMP:-2 4 8}
+accel=${BENCH_ACCEL:-auto}
 out=${BENCH_OUT:-$VMTEST_CACHE/bench/$(date +%Y%m%d-%H%M%S)}
+for v in "rounds:$rounds" "secs:$secs" "warmup:$warmup"; do
+	[[ ${v#*:} =~ ^[1-9][0-9]*$ ]] || die "BENCH_${v%%:*}: needs a positive number, not '${v#*:}'"
+done
+for n in $smps; do
+	[[ $n =~ ^[1-9][0-9]*$ ]] || die "BENCH_SMP: '$n' is not a vCPU count"
+done
+[ -n "$smps" ] || die "BENCH_SMP is empty"
 mkdir -p "$out"
-# A reused BENCH_OUT must not mix in the rounds of an earlier run
-rm -rf "$out"/*.jsonl "$out"/bench.txt "$out"/bench.json "$out"/bench.png "$out"/bench.dat "$out"/run-*
+out=$(cd "$out" && pwd)
+ls -d "$out"/run-* >/dev/null 2>&1 && die "$out holds an earlier run's rounds: use a new BENCH_OUT"
 
+declare -A bench_dir
 for k in base patched; do
-	"$VMTEST_ROOT/vmtest.sh" --kernel "$k" --config bench --build-only >"$out/build-$k.log" 2>&1 ||
-		{ tail -15 "$out/build-$k.log" >&2; die "building the $k bench kernel failed (log: $out/build-$k.log)"; }
-	note "built $k (bench config)"
+	log=$out/build-$k.log
+	"$VMTEST_ROOT/vmtest.sh" --kernel "$k" --config bench --build-only >"$log" 2>&1 ||
+		{ tail -15 "$log" >&2; die "building the $k bench kernel failed (log: $log)"; }
+	kout=$(sed -n "s/^vmtest: built $k-bench: //p" "$log" | tail -1)
+	[ -n "$kout" ] || die "cannot tell where the $k bench kernel was built (log: $log)"
+	[ -x "$kout/bench/bench" ] ||
+		die "no runner at $kout/bench/bench: the build does not run scripts/build-bench.sh for the bench config yet"
+	bench_dir[$k]=$kout/bench
+	note "built $k (bench config): $kout"
 done
 
+first_smp=${smps%% *}
+failed=0
 for r in $(seq 1 "$rounds"); do
-	for k in base patched; do
-		note "round $r/$rounds: $k"
-		run=$out/run-$k-$r
-		"$VMTEST_ROOT/vmtest.sh" --kernel "$k" --config bench --timeout 900 --run-dir "$run" \
-			--share "$VMTEST_ROOT/scripts:/vmtest-scripts" -- \
-			env BENCH_SECS="$secs" BENCH_WARMUP="$warmup" sh /vmtest-scripts/bench-guest.sh \
-			>"$out/run-$k-$r.log" 2>&1 ||
-			{ tail -15 "$out/run-$k-$r.log" >&2; die "bench run $k round $r failed (log: $out/run-$k-$r.log)"; }
-		cp "$run/share/out/bench.jsonl" "$out/$k-$r.jsonl" ||
-			die "bench run $k round $r produced no results (log: $out/run-$k-$r.log)"
-		cp "$run/accel" "$out/accel" 2>/dev/null || true
+	for smp in $smps; do
+		suite=map-close
+		[ "$smp" = "$first_smp" ] && suite=all
+		for k in base patched; do
+			name=run-$k-$r-smp$smp
+			note "round $r/$rounds, $smp vCPUs: $k ($suite)"
+			rc=0
+			"$VMTEST_ROOT/vmtest.sh" --kernel "$k" --config bench --accel "$accel" --smp "$smp" \
+				--timeout 3600 --run-dir "$out/$name" \
+				--share "${bench_dir[$k]}:/bench" --share "$VMTEST_ROOT/scripts:/vmtest-scripts" -- \
+				env BENCH_BIN=/bench/bench BENCH_SUITE="$suite" BENCH_SECS="$secs" \
+				BENCH_WARMUP="$warmup" sh /vmtest-scripts/bench-guest.sh \
+				>"$out/$name.log" 2>&1 || rc=$?
+			mkdir -p "$out/$name"
+			printf '{"kernel": "%s", "round": %d, "smp": %d, "suite": "%s", "vm_status": %d}\n' \
+				"$k" "$r" "$smp" "$suite" "$rc" >"$out/$name/bench-round.json"
+			if [ $rc -ne 0 ]; then
+				failed=1
+				tail -5 "$out/$name.log" >&2
+				note "error: $k round $r ($smp vCPUs) failed, status $rc (log: $out/$name.log)"
+			fi
+		done
 	done
 done
 
-python3 "$VMTEST_ROOT/scripts/bench-report.py" "$out"
+rc=0
+python3 "$VMTEST_ROOT/scripts/bench-report.py" "$out" || rc=$?
+[ $failed -eq 0 ] || rc=1
+exit $rc

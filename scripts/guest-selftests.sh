@@ -25,7 +25,8 @@ run() { # run RUNNER NAME WORKDIR CMD...
 	f=$out/$runner.$(echo "$name" | tr '/*' '_~')
 	echo "vmtest: test_start $runner/$name" >/dev/kmsg
 	echo "== $runner/$name"
-	(cd "$wd" && timeout -s KILL "$tmo" "$@") >"$f.log" 2>&1
+	# stdin: not the set file this loop reads
+	(cd "$wd" && timeout -s KILL "$tmo" "$@") </dev/null >"$f.log" 2>&1
 	rc=$?
 	[ $rc -eq 137 ] && rc=124 # SIGKILL from timeout
 	echo $rc >"$f.rc"
@@ -43,15 +44,16 @@ run() { # run RUNNER NAME WORKDIR CMD...
 # each test as it starts ("TEST: name") and ends ("ok N name" / "not ok N
 # name"), and those lines become the kernel log markers of that test.
 run_sched_ext() { # run_sched_ext NAME|all
-	f=$out/sched_ext.$1
+	what=$1
+	f=$out/sched_ext.$what
 	filter=
-	[ "$1" = all ] || filter="-t $1"
-	echo "vmtest: test_start sched_ext/$1" >/dev/kmsg
-	echo "== sched_ext/$1"
+	[ "$what" = all ] || filter="-t $what"
+	echo "vmtest: test_start sched_ext/$what" >/dev/kmsg
+	echo "== sched_ext/$what"
 	: >"$f.log"
 	{
 		# shellcheck disable=SC2086 # $filter is empty or two words
-		(cd "$dir/sched_ext" && timeout -s KILL "$((tmo * 4))" ./runner $filter 2>&1)
+		(cd "$dir/sched_ext" && timeout -s KILL "$((tmo * 4))" ./runner $filter 2>&1 </dev/null)
 		echo "vmtest-rc $?"
 	} | while IFS= read -r line; do
 		case "$line" in
@@ -72,7 +74,8 @@ run_sched_ext() { # run_sched_ext NAME|all
 		esac
 		echo "$line" >>"$f.log"
 	done
-	echo "vmtest: test_end sched_ext/$1 $([ "$(cat "$f.rc")" = 0 ] && echo PASS || echo FAIL)" >/dev/kmsg
+	echo "vmtest: test_end sched_ext/$what $([ "$(cat "$f.rc")" = 0 ] && echo PASS || echo FAIL)" >/dev/kmsg
+	echo "$printk" >/proc/sys/kernel/printk
 }
 
 while read -r runner name _; do
