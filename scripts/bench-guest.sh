@@ -9,7 +9,8 @@
 #                 (the extra boots with more vCPUs)
 #   BENCH_WARMUP, BENCH_SECS   bench -w and -d
 #   BENCH_TT_PROCS             local-storage-tasks-trace --nr_procs
-#   BENCH_OUTDIR, BENCH_KMSG   where results and markers go (tests only)
+#   BENCH_OUTDIR, BENCH_KMSG, BENCH_NCPU   results and markers, and the CPU
+#                 count (default: the guest's), for tests on the host
 #
 # Writes to /vmtest/out/bench/: ID.log (the output), ID.rc (exit status),
 # manifest.tsv (ID, kind, arguments; one line per benchmark, in run order)
@@ -29,7 +30,7 @@ tt_procs=${BENCH_TT_PROCS:-1000}
 out=${BENCH_OUTDIR:-/vmtest/out/bench}
 kmsg=${BENCH_KMSG:-/dev/kmsg}
 mkdir -p "$out"
-ncpu=$(grep -c ^processor /proc/cpuinfo)
+ncpu=${BENCH_NCPU:-$(grep -c ^processor /proc/cpuinfo)}
 {
 	echo "kernel $(uname -r)"
 	echo "cpus $ncpu"

@@ -538,7 +538,7 @@ def accel_summary(rounds):
     lines, seen = [], set()
     for k in ("base", "patched"):
         rs = sorted((r for r in rounds if r["kernel"] == k), key=lambda r: (r["round"], r["smp"]))
-        seen.update(r["accel"] for r in rs)
+        seen.update(r["accel"] for r in rs if r["accel"] != "?")  # ?: the boot failed before
         lines.append("  %s: %s" % (k, ", ".join("r%d/%dcpu %s" % (r["round"], r["smp"], r["accel"]) for r in rs)))
     return lines, seen
 

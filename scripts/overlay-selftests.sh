@@ -27,9 +27,8 @@ copy() { # copy DEST FILE...: FILEs that exist
 	return 0
 }
 r=$VMTEST_ROOT
-# Not the benchmarks' files (bench/), nor the old bench's NMI client.
-copy "$bpf/progs" $(ls "$r"/progs/*.[ch] | grep -v '/bench_')
-copy "$bpf/prog_tests" $(ls "$r"/prog_tests/*.[ch] | grep -v '/vmtest_nmi\.')
+copy "$bpf/progs" "$r"/progs/*.[ch]
+copy "$bpf/prog_tests" "$r"/prog_tests/*.[ch]
 copy "$scx" "$r"/progs/sched_ext/* "$r"/prog_tests/sched_ext/*
 
 # sched_ext builds only the tests its Makefile lists.

@@ -1,0 +1,393 @@
+// SPDX-License-Identifier: GPL-2.0
+/* local-storage-map-close: how long after close() of its last fd a local
+ * storage map is freed, while other CPUs delete local storage at full
+ * rate.
+ *
+ * The producers (run it with -p <CPUs - 1>) create and delete task storage
+ * of another map in a loop (BPF_PROG_TEST_RUN of a bpf_loop()). A closer
+ * thread, over and over: creates a task storage map, gives each of
+ * --owners sleeping child processes an element in it, closes the map fd
+ * and waits until bpf_local_storage_map_free() of that map has returned,
+ * as seen by an fexit program. Reported per close: the time from close()
+ * to the return of map_free (the map's free work waits for a kworker, and
+ * map_free for grace periods and for the frees still queued), and the time
+ * in map_free alone, over the closes after the warm-up: those that ended
+ * during the samples, and more until there are --min-closes.
+ */
+#define _GNU_SOURCE
+#include <argp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include "bench.h"
+#include "bench_local_storage_map_close.skel.h"
+
+#ifndef __NR_pidfd_open
+#define __NR_pidfd_open 434
+#endif
+
+#define MAX_CLOSES	100000
+#define CLOSE_TIMEOUT_NS (30 * 1000000000ULL)
+
+static struct {
+	int owners;
+	int loops;
+	int min_closes;
+} args = {
+	.owners = 16,
+	.loops = 64,
+	.min_closes = 3,
+};
+
+enum {
+	ARG_LS_LOOPS = 13012,
+	ARG_CLOSE_OWNERS = 13020,
+	ARG_CLOSE_MIN_CLOSES = 13021,
+};
+
+static const struct argp_option opts[] = {
+	{ "owners", ARG_CLOSE_OWNERS, "OWNERS", 0,
+	  "Tasks with an element in each map that is closed" },
+	{ "loops", ARG_LS_LOOPS, "LOOPS", 0,
+	  "Create + delete pairs per program run of the load (default 64)" },
+	{ "min-closes", ARG_CLOSE_MIN_CLOSES, "N", 0,
+	  "Keep on after the samples until N closes were timed (default 3, 60 s at most)" },
+	{},
+};
+
+static error_t parse_arg(int key, char *arg, struct argp_state *state)
+{
+	switch (key) {
+	case ARG_CLOSE_OWNERS:
+		args.owners = atoi(arg);
+		if (args.owners < 0) {
+			fprintf(stderr, "invalid owners\n");
+			argp_usage(state);
+		}
+		break;
+	case ARG_LS_LOOPS:
+		args.loops = atoi(arg);
+		if (args.loops < 1) {
+			fprintf(stderr, "invalid loops\n");
+			argp_usage(state);
+		}
+		break;
+	case ARG_CLOSE_MIN_CLOSES:
+		args.min_closes = atoi(arg);
+		if (args.min_closes < 1) {
+			fprintf(stderr, "invalid min-closes\n");
+			argp_usage(state);
+		}
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+const struct argp bench_local_storage_map_close_argp = {
+	.options = opts,
+	.parser = parse_arg,
+};
+
+static struct ctx {
+	struct bench_local_storage_map_close *skel;
+	struct bpf_link *links[2];
+	int load_fd;
+	int *pidfds;
+	pid_t *children;
+	pthread_t closer;
+	bool stop;
+	long parked;
+	long closer_done;
+	/* Per close, written by the closer only */
+	double close_ms[MAX_CLOSES];
+	double free_ms[MAX_CLOSES];
+	long nr_closes;
+	long timeouts;
+	long first_measured;	/* closes before it happened during warm-up */
+	int nr_measure;
+} ctx;
+
+static void validate(void)
+{
+	if (env.consumer_cnt != 0) {
+		fprintf(stderr, "local-storage-map-close benchmark does not need consumers\n");
+		exit(1);
+	}
+}
+
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* One map: create, fill, close, wait for its map_free to return */
+static int close_one(unsigned int seq)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, mopts);
+	struct bench_local_storage_map_close__bss *bss = ctx.skel->bss;
+	struct bpf_map *tmpl = ctx.skel->maps.victim_template;
+	char name[16] = {}, value[64] = {};
+	__u64 start, enter, exit_ns;
+	int fd, i, err;
+
+	mopts.btf_fd = bpf_object__btf_fd(ctx.skel->obj);
+	mopts.btf_key_type_id = bpf_map__btf_key_type_id(tmpl);
+	mopts.btf_value_type_id = bpf_map__btf_value_type_id(tmpl);
+	mopts.map_flags = BPF_F_NO_PREALLOC;
+	snprintf(name, sizeof(name), "lsclose_%u", seq);
+	fd = bpf_map_create(BPF_MAP_TYPE_TASK_STORAGE, name, sizeof(int),
+			    bpf_map__value_size(tmpl), 0, &mopts);
+	if (fd < 0) {
+		err = -errno;
+		fprintf(stderr, "cannot create a task storage map: %s\n", strerror(-err));
+		return err;
+	}
+	for (i = 0; i < args.owners; i++) {
+		if (bpf_map_update_elem(fd, &ctx.pidfds[i], value, BPF_NOEXIST)) {
+			err = -errno;
+			fprintf(stderr, "cannot add an element: %s\n", strerror(-err));
+			close(fd);
+			return err;
+		}
+	}
+
+	__atomic_store_n(&bss->target_map, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&bss->free_exit_ns, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&bss->free_enter_ns, 0, __ATOMIC_RELAXED);
+	memcpy(bss->target_name, name, sizeof(bss->target_name));
+	start = now_ns();
+	close(fd);
+	while (!(exit_ns = __atomic_load_n(&bss->free_exit_ns, __ATOMIC_ACQUIRE))) {
+		if (now_ns() - start > CLOSE_TIMEOUT_NS) {
+			ctx.timeouts++;
+			memset(bss->target_name, 0, sizeof(bss->target_name));
+			return 0;
+		}
+		usleep(50);
+	}
+	enter = __atomic_load_n(&bss->free_enter_ns, __ATOMIC_RELAXED);
+	memset(bss->target_name, 0, sizeof(bss->target_name));
+	if (ctx.nr_closes < MAX_CLOSES) {
+		ctx.close_ms[ctx.nr_closes] = (exit_ns - start) / 1000000.0;
+		ctx.free_ms[ctx.nr_closes] = (exit_ns - enter) / 1000000.0;
+		__atomic_store_n(&ctx.nr_closes, ctx.nr_closes + 1, __ATOMIC_RELEASE);
+	}
+	return 0;
+}
+
+static long closes(void)
+{
+	return __atomic_load_n(&ctx.nr_closes, __ATOMIC_ACQUIRE);
+}
+
+static void *closer(void *arg)
+{
+	unsigned int seq = 0;
+
+	while (!__atomic_load_n(&ctx.stop, __ATOMIC_RELAXED))
+		if (close_one(seq++))
+			exit(1);
+	__atomic_store_n(&ctx.closer_done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void setup(void)
+{
+	struct bench_local_storage_map_close *skel;
+	pid_t parent = getpid();
+	int i;
+
+	setup_libbpf();
+	ctx.pidfds = calloc(args.owners, sizeof(*ctx.pidfds));
+	ctx.children = calloc(args.owners, sizeof(*ctx.children));
+	if (!ctx.pidfds || !ctx.children) {
+		fprintf(stderr, "out of memory\n");
+		exit(1);
+	}
+	for (i = 0; i < args.owners; i++) {
+		ctx.children[i] = fork();
+		if (ctx.children[i] < 0) {
+			fprintf(stderr, "cannot fork owner %d: %s\n", i, strerror(errno));
+			exit(1);
+		}
+		if (!ctx.children[i]) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != parent)
+				_exit(0);
+			for (;;)
+				pause();
+		}
+		ctx.pidfds[i] = syscall(__NR_pidfd_open, ctx.children[i], 0);
+		if (ctx.pidfds[i] < 0) {
+			fprintf(stderr, "pidfd_open: %s\n", strerror(errno));
+			exit(1);
+		}
+	}
+
+	skel = bench_local_storage_map_close__open();
+	if (!skel) {
+		fprintf(stderr, "error opening skel\n");
+		exit(1);
+	}
+	skel->data->nr_loops = args.loops;
+	if (bench_local_storage_map_close__load(skel)) {
+		fprintf(stderr, "error loading skel\n");
+		exit(1);
+	}
+	ctx.skel = skel;
+	ctx.load_fd = bpf_program__fd(skel->progs.create_delete);
+	ctx.links[0] = bpf_program__attach(skel->progs.map_free_enter);
+	ctx.links[1] = bpf_program__attach(skel->progs.map_free_exit);
+	if (!ctx.links[0] || !ctx.links[1]) {
+		fprintf(stderr, "error attaching to bpf_local_storage_map_free\n");
+		exit(1);
+	}
+	if (pthread_create(&ctx.closer, NULL, closer, NULL)) {
+		fprintf(stderr, "cannot start the closer thread\n");
+		exit(1);
+	}
+}
+
+static void *producer(void *input)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+
+	while (!__atomic_load_n(&ctx.stop, __ATOMIC_RELAXED)) {
+		if (bpf_prog_test_run_opts(ctx.load_fd, &opts)) {
+			fprintf(stderr, "BPF_PROG_TEST_RUN: %s\n", strerror(errno));
+			exit(1);
+		}
+	}
+	atomic_inc(&ctx.parked);
+	return NULL;
+}
+
+/* res->hits: deletes of the load; res->drops: its failed creates and
+ * deletes; res->gp_ct: closes done so far.
+ */
+static void measure(struct bench_res *res)
+{
+	res->hits = atomic_swap(&ctx.skel->bss->delete_cnts, 0);
+	res->drops = atomic_swap(&ctx.skel->bss->errs, 0);
+	res->gp_ct = __atomic_load_n(&ctx.nr_closes, __ATOMIC_ACQUIRE);
+	if (++ctx.nr_measure == env.warmup_sec)
+		ctx.first_measured = res->gp_ct;
+}
+
+static void report_progress(int iter, struct bench_res *res, long delta_ns)
+{
+	double deletes_per_sec = res->hits / 1000.0 / (delta_ns / 1000000000.0);
+	long n = res->gp_ct;
+
+	printf("Iter %3d (%7.3lfus): load deletes %8.3lfk/s (%7.3lfk/prod),",
+	       iter, (delta_ns - 1000000000) / 1000.0, deletes_per_sec,
+	       deletes_per_sec / env.producer_cnt);
+	printf(" %ld closes, last close to free %.3lf ms\n", n, n ? ctx.close_ms[n - 1] : 0.0);
+}
+
+static void mean_stddev(const double *v, long n, double *mean, double *stddev)
+{
+	long i;
+
+	*mean = 0.0;
+	*stddev = 0.0;
+	for (i = 0; i < n; i++)
+		*mean += v[i] / n;
+	if (n > 1) {
+		for (i = 0; i < n; i++)
+			*stddev += (v[i] - *mean) * (v[i] - *mean) / (n - 1.0);
+		*stddev = sqrt(*stddev);
+	}
+}
+
+static double max_of(const double *v, long n)
+{
+	double m = 0.0;
+	long i;
+
+	for (i = 0; i < n; i++)
+		if (v[i] > m)
+			m = v[i];
+	return m;
+}
+
+static void report_final(struct bench_res res[], int res_cnt)
+{
+	double load_mean = 0.0, load_stddev = 0.0, close_mean, close_stddev;
+	double free_mean, free_stddev, d;
+	struct itimerval no_timer = {};
+	long first, n, i;
+
+	setitimer(ITIMER_REAL, &no_timer, NULL);
+	/* The closes that ended after the warm-up: at least --min-closes of
+	 * them, the load still running, when closes are slow (a close can
+	 * take longer than the samples).
+	 */
+	first = ctx.first_measured;
+	for (i = 0; i < 600 && closes() - first < args.min_closes; i++)
+		usleep(100000);
+	n = closes() - first;
+
+	for (i = 0; i < res_cnt; i++)
+		load_mean += res[i].hits / 1000.0 / res_cnt;
+	if (res_cnt > 1) {
+		for (i = 0; i < res_cnt; i++) {
+			d = res[i].hits / 1000.0 - load_mean;
+			load_stddev += d * d / (res_cnt - 1.0);
+		}
+		load_stddev = sqrt(load_stddev);
+	}
+	mean_stddev(ctx.close_ms + first, n, &close_mean, &close_stddev);
+	mean_stddev(ctx.free_ms + first, n, &free_mean, &free_stddev);
+
+	printf("Summary: load deletes %8.3lf \u00B1 %5.3lfk/s (%7.3lfk/prod),",
+	       load_mean, load_stddev, load_mean / env.producer_cnt);
+	printf(" %d producers on %d CPUs\n", env.producer_cnt, env.nr_cpus);
+	if (n > 0) {
+		printf("Summary: close to free %.3lf \u00B1 %.3lf ms (max %.3lf),",
+		       close_mean, close_stddev, max_of(ctx.close_ms + first, n));
+		printf(" in map_free %.3lf \u00B1 %.3lf ms (max %.3lf),",
+		       free_mean, free_stddev, max_of(ctx.free_ms + first, n));
+		printf(" %ld closes, %ld timed out\n", n, ctx.timeouts);
+	} else {
+		printf("Error: no map was freed after the warm-up (%ld timed out after %llu s)\n",
+		       ctx.timeouts, CLOSE_TIMEOUT_NS / 1000000000ULL);
+	}
+	fflush(stdout);
+
+	/* Quiet down before the probes go: nothing may be in
+	 * bpf_local_storage_map_free() when they are detached, nor deleting.
+	 */
+	__atomic_store_n(&ctx.stop, true, __ATOMIC_RELAXED);
+	for (i = 0; i < 400 && !__atomic_load_n(&ctx.closer_done, __ATOMIC_ACQUIRE); i++)
+		usleep(100000);
+	for (i = 0; i < 50 && __atomic_load_n(&ctx.parked, __ATOMIC_RELAXED) < env.producer_cnt;
+	     i++)
+		usleep(100000);
+	sleep(1);
+	bpf_link__destroy(ctx.links[0]);
+	bpf_link__destroy(ctx.links[1]);
+	bench_local_storage_map_close__destroy(ctx.skel);
+	ctx.skel = NULL;
+	for (i = 0; i < args.owners; i++)
+		kill(ctx.children[i], SIGKILL);
+}
+
+const struct bench bench_local_storage_map_close = {
+	.name = "local-storage-map-close",
+	.argp = &bench_local_storage_map_close_argp,
+	.validate = validate,
+	.setup = setup,
+	.producer_thread = producer,
+	.measure = measure,
+	.report_progress = report_progress,
+	.report_final = report_final,
+};
