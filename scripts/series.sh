@@ -52,13 +52,21 @@ checkout)
 export)
 	old_subject= old_body=
 	if [ -f "$cover" ]; then
-		old_subject=$(sed -n 's/^Subject: \[PATCH[^]]*\] //p' "$cover")
+		# The subject may be folded over several header lines.
+		old_subject=$(python3 -c 'import email,sys; m=email.message_from_file(open(sys.argv[1])); print(" ".join(m["Subject"].split("] ",1)[1].split()))' "$cover")
+		# Keep the version (v2, ...) unless SERIES_VERSION says otherwise.
+		: "${SERIES_VERSION:=$(sed -n 's/^Subject: \[PATCH bpf-next v\([0-9]*\) .*/\1/p' "$cover")}"
 		old_body=$(awk '/^$/ && !b {b=1; next} b && /^---?$|^[A-Z].* \([0-9]+\):$/ {exit} b' "$cover")
 	fi
+	# Per-patch changelogs (after the sign-off's ---): git am dropped them.
+	logs=$(mktemp)
+	python3 "$VMTEST_ROOT/scripts/series-changelogs.py" save "$pdir" "$logs"
 	rm -f "$pdir"/[0-9][0-9][0-9][0-9]-*.patch
 	git -C "$dev" -c user.name="${SERIES_AUTHOR_NAME:-BPF Storage Defer}" \
-		-c user.email="${SERIES_AUTHOR_EMAIL:-bpf-storage-defer@example.org}" format-patch -q --cover-letter --subject-prefix="PATCH bpf-next" \
+		-c user.email="${SERIES_AUTHOR_EMAIL:-bpf-storage-defer@example.org}" format-patch -q --cover-letter --subject-prefix="PATCH bpf-next${SERIES_VERSION:+ v$SERIES_VERSION}" \
 		--no-signature --zero-commit --base=vmtest-base -o "$pdir" vmtest-base..series
+	python3 "$VMTEST_ROOT/scripts/series-changelogs.py" restore "$logs" "$pdir"
+	rm -f "$logs"
 	# Credits and links (Originally-by:, Link:) from scripts/series-trailers.
 	python3 "$VMTEST_ROOT/scripts/series-send.py" trailers "$pdir"/[0-9][0-9][0-9][0-9]-*.patch
 	if [ -n "$old_subject" ]; then
