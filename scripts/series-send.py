@@ -338,6 +338,9 @@ def cmd_send(args):
     stage = os.path.abspath(args.stage)
     shutil.rmtree(stage, ignore_errors=True)
     os.makedirs(stage)
+    if args.version is None:
+        m = re.search(r"^\[PATCH[^\]]*? v(\d+)[ \]]", patches[0].header("Subject"))
+        args.version = int(m.group(1)) if m else 1
     for p in patches:
         set_identity(p, name, mail)
         version_subject(p, args.version)
@@ -443,7 +446,8 @@ def main():
     s.add_argument("--send", action="store_true", help="really send (default: --dry-run)")
     s.add_argument("--dry-run", action="store_false", dest="send", help="the default")
     s.add_argument("--verbose", action="store_true", help="git send-email's own log too")
-    s.add_argument("-v", "--version", type=int, default=1, help="series version (v2, ...)")
+    s.add_argument("-v", "--version", type=int, default=None,
+                   help="series version (v2, ...); default: what the patches' subjects say")
     s.add_argument("--base", default=None, help="base commit (default: vmtest-base)")
     s.add_argument("extra", nargs="*", help="after --: more git send-email options")
     args = ap.parse_args()
@@ -452,7 +456,7 @@ def main():
         return
     args.base_given = args.base is not None
     args.base = args.base or "vmtest-base"
-    if args.version < 1:
+    if args.version is not None and args.version < 1:
         die("--version must be >= 1")
     cmd_send(args)
 
