@@ -87,6 +87,8 @@ if [ $selftests -eq 1 ]; then
 fi
 [ "$selftests_set" = all ] || [ -f "$selftests_set" ] || die "no selftests set file $selftests_set"
 [ "$config" = debug ] && export VMTEST_SELFTESTS=1
+# Every test the binaries have needs the full build, not the sets' one.
+[ "$selftests_set" = all ] && export VMTEST_SELFTESTS_FULL=1
 if [ -n "$run" ] && [ -e "$run" ] && [ -n "$(ls -A "$run")" ]; then
 	die "--run-dir $run exists and is not empty"
 fi

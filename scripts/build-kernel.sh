@@ -49,7 +49,8 @@ fi
 
 # The selftests are up to date when they were built from this kernel build
 # by this version of the build script.
-st_stamp="$stamp $(sha1sum <"$VMTEST_ROOT/scripts/build-selftests.sh" | cut -c1-16)"
+st_stamp="$stamp ${VMTEST_SELFTESTS_FULL:-0} $(cat "$VMTEST_ROOT"/scripts/{build-selftests,selftests-shadow}.sh \
+	"$VMTEST_ROOT"/selftests/{set,suite} | sha1sum | cut -c1-16)"
 selftests_ok() {
 	[ "${VMTEST_SELFTESTS:-0}" = 1 ] || return 0
 	[ -f "$out/selftests/stamp" ] && [ "$(cat "$out/selftests/stamp")" = "$st_stamp" ]

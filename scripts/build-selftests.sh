@@ -44,8 +44,21 @@ build() {
 # clang leave it out: only the libarena test itself then goes missing.
 no_arena=()
 [ "$("$clang" -dumpversion | cut -d. -f1)" -ge 20 ] || no_arena=(LIBARENA_SKEL=)
-build "selftests/bpf" "$out/bpf/build.log" -C "$tree/tools/testing/selftests/bpf" -j"$jobs" \
-	OUTPUT="$out/bpf" O="$kbuild" VMLINUX_BTF="$btf" BPF_STRICT_BUILD=0 "${no_arena[@]}" \
+# By default only the tests of selftests/set and selftests/suite are built
+# (scripts/selftests-shadow.sh: the tree's Makefile on a symlink tree whose
+# progs/ and prog_tests/ hold just those), about 60 programs instead of
+# about 1000; the lists of light and linked skeletons are emptied for the
+# same reason. VMTEST_SELFTESTS_FULL=1 builds everything (--selftests-set all).
+src=$tree
+curated=()
+if [ "${VMTEST_SELFTESTS_FULL:-0}" != 1 ]; then
+	src=$out/src
+	"$VMTEST_ROOT/scripts/selftests-shadow.sh" "$tree" "$src" \
+		"$VMTEST_ROOT/selftests/set" "$VMTEST_ROOT/selftests/suite"
+	curated=(LSKELS= LSKELS_EXTRA= LSKELS_SIGNED= LINKED_SKELS=)
+fi
+build "selftests/bpf" "$out/bpf/build.log" -C "$src/tools/testing/selftests/bpf" -j"$jobs" \
+	OUTPUT="$out/bpf" O="$kbuild" VMLINUX_BTF="$btf" BPF_STRICT_BUILD=0 "${no_arena[@]}" "${curated[@]}" \
 	"${llvm_vars[@]}" test_progs test_maps "$out/bpf/bpf_testmod.ko"
 # What the permissive build left out, for the record (and the check).
 grep -E '^\s+SKIP-(BPF|SKEL|TEST)' "$out/bpf/build.log" | awk '{print $1, $2}' | sort -u \
