@@ -31,8 +31,14 @@ commit() { # commit MSGFILE PATH...
 			git -C "$wt" commit -q --no-verify -F -
 }
 
-# Tracked files the overlay changed vs files it added.
-mapfile -t changed < <(git -C "$wt" diff --name-only -- "$st/bpf")
+# Tracked files the overlay changed, and the new files that belong with
+# them (selftests/commits/bpf-update.files: file names, one a line).
+mapfile -t changed < <(git -C "$wt" diff --name-only -- "$st/bpf"
+	for f in $(sed -e 's/#.*//' "$VMTEST_ROOT/selftests/commits/bpf-update.files"); do
+		for d in progs prog_tests; do
+			if [ -e "$wt/$st/bpf/$d/$f" ]; then echo "$st/bpf/$d/$f"; fi
+		done
+	done)
 [ ${#changed[@]} -eq 0 ] || commit bpf-update.msg "${changed[@]}"
 commit bpf-new.msg "$st/bpf"
 commit sched_ext.msg "$st/sched_ext"
