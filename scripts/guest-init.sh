@@ -17,6 +17,8 @@ mount -t bpf bpf /sys/fs/bpf
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 ln -sf /proc/self/fd /dev/fd
 hostname vmtest
+# Loopback up: tests start servers on 127.0.0.1 / ::1.
+ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
 
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144,cache=none vmtest /vmtest ||
 	{ echo "VMTEST_ERROR: cannot mount the vmtest share"; echo "VMTEST_EXIT=125"; poweroff -f; }
