@@ -30,6 +30,9 @@ if [ -f /vmtest/shares ]; then
 	done </vmtest/shares
 fi
 
+# Tests exec /bin/bash (test_bprm_opts); the host's, from the /usr share.
+[ -e /bin/bash ] || [ ! -x /usr/bin/bash ] || ln -s /usr/bin/bash /bin/bash
+
 # ttyS1 is the control channel to the host (NMI injection requests).
 [ -c /dev/ttyS1 ] && stty -F /dev/ttyS1 raw -echo 2>/dev/null
 
