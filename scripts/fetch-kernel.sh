@@ -22,7 +22,10 @@ git_quiet() { git -c advice.detachedHead=false -c init.defaultBranch=base "$@"; 
 commit_base() {
 	local repo=$1 msg=$2
 	git_quiet -C "$repo" add -A -f .
-	git_quiet -C "$repo" -c user.name=vmtest -c user.email=vmtest@localhost \
+	# A fixed identity and date: the same tree gives the same commit on
+	# every machine, so the base-commit: of patches/ names it everywhere.
+	GIT_AUTHOR_DATE='@0 +0000' GIT_COMMITTER_DATE='@0 +0000' \
+		git_quiet -C "$repo" -c user.name=vmtest -c user.email=vmtest@localhost \
 		commit -q --no-verify -m "$msg"
 	git -C "$repo" tag -f vmtest-base >/dev/null
 }

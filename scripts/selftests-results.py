@@ -33,7 +33,7 @@ KNOWN = os.path.join(ROOT, "selftests", "known-failures")
 # test_progs: "#12/3   test/subtest:OK" and "#12      test:OK (SKIP: 1/5)"
 TP_LINE = re.compile(r"^#(\d+)(?:/(\d+))?\s+(.+?):(OK|SKIP|FAIL)\b")
 # sched_ext runner (TAP-like): "ok 3 name # SKIP " / "not ok 4 name # "
-SCX_LINE = re.compile(r"^(ok|not ok) \d+ (\S+) #\s*(SKIP)?")
+SCX_LINE = re.compile(r"^(ok|not ok) \d+ (\S+) # ?(SKIP)?")
 TP_MAP = {"OK": "PASS", "SKIP": "SKIP", "FAIL": "FAIL"}
 
 
@@ -108,9 +108,14 @@ def parse_entry(out_dir, runner, name):
             if not subs or (outcome == "FAIL" and "FAIL" not in subs):
                 rows[t] = outcome
     elif runner == "sched_ext":
+        current = None
         for line in log.splitlines():
+            if line.startswith("TEST: "):
+                current = line[len("TEST: "):].strip()
             m = SCX_LINE.match(line)
-            if m:
+            # Only the runner's result line for the test it started, not
+            # TAP lines a test prints itself (rt_stall: "ok 1 PASS: ...").
+            if m and m.group(2) == current:
                 rows["sched_ext/" + m.group(2)] = "SKIP" if m.group(3) else (
                     "PASS" if m.group(1) == "ok" else "FAIL")
     elif runner == "test_maps":

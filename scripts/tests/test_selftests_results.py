@@ -38,8 +38,13 @@ ok 1 create_dsq #
 =====  END  =====
 TEST: numa
 ok 2 numa # SKIP 
+TEST: rt_stall
+OUTPUT:
+ok 1 PASS: EXT task got more than 4.00% of runtime
+not ok 2 FAIL: FAIR task got less than 4.00% of runtime
+ok 4 rt_stall # 
 TEST: exit
-not ok 3 exit # 
+not ok 5 exit # 
 """
 
 
@@ -95,6 +100,10 @@ class SelftestsResults(unittest.TestCase):
         self.assertNotIn("test_progs/task_kfunc", rows)  # explained by its subtests
         self.assertEqual(rows["sched_ext/numa"], "SKIP")
         self.assertEqual(rows["sched_ext/exit"], "FAIL")
+        # kselftest lines a test prints itself are not runner results
+        self.assertEqual(rows["sched_ext/rt_stall"], "PASS")
+        self.assertNotIn("sched_ext/PASS:", rows)
+        self.assertNotIn("sched_ext/FAIL:", rows)
         self.assertEqual(tests["test_progs/task_kfunc"]["result"], "PASS")
         self.assertEqual(tests["sched_ext/all"]["result"], "XFAIL")  # known failure
 
