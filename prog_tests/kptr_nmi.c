@@ -110,8 +110,9 @@ static void test_drop(void)
 
 	nmis = run_nmis(&src, RUN_SECS);
 	skel->bss->stop = true;
-	printf("NMI source %s: NMIs injected %ld, NMI runs %ld (not in NMI %ld), drops %ld (with task %ld, with cgroup %ld), alloc failed %ld, refills %ld\n",
-	       nmi_source_name(&src), nmis, skel->bss->nr_nmi_runs, skel->bss->nr_not_in_nmi,
+	printf("NMI source %s: NMIs injected %ld, NMI runs %ld (not in NMI %ld), ",
+	       nmi_source_name(&src), nmis, skel->bss->nr_nmi_runs, skel->bss->nr_not_in_nmi);
+	printf("drops %ld (with task %ld, with cgroup %ld), alloc failed %ld, refills %ld\n",
 	       skel->bss->nr_drops, skel->bss->nr_drops_task, skel->bss->nr_drops_cgrp,
 	       skel->bss->nr_alloc_failed, skel->bss->nr_refilled);
 	ASSERT_EQ(skel->bss->nr_not_in_nmi, 0, "NMI program runs not in NMI");
@@ -173,8 +174,9 @@ static void test_release(void)
 	skel->bss->pool_on = true;
 	nmis = run_nmis(&src, RUN_SECS);
 	skel->bss->stop = true;
-	printf("NMI source %s: NMIs injected %ld, NMI runs %ld (not in NMI %ld), released from array %ld, hash %ld, task storage %ld\n",
-	       nmi_source_name(&src), nmis, skel->bss->nr_nmi_runs, skel->bss->nr_not_in_nmi,
+	printf("NMI source %s: NMIs injected %ld, NMI runs %ld (not in NMI %ld), ",
+	       nmi_source_name(&src), nmis, skel->bss->nr_nmi_runs, skel->bss->nr_not_in_nmi);
+	printf("released from array %ld, hash %ld, task storage %ld\n",
 	       skel->bss->nr_release_array, skel->bss->nr_release_hash,
 	       skel->bss->nr_release_tstore);
 	ASSERT_EQ(skel->bss->nr_not_in_nmi, 0, "NMI program runs not in NMI");

@@ -111,9 +111,12 @@ static void print_stats(struct storage_stress *skel)
 	for (i = 0; i < NR_STRESS_CTX; i++) {
 		struct ctx_stats *st = &skel->bss->stats[i];
 
-		printf("%-8s runs %8ld (wrong context %ld) created %8ld deleted %8ld create_failed %6ld delete: -EOPNOTSUPP %8ld other errors %6ld untracked %ld\n",
-		       ctx_names[i], st->runs, st->wrong_ctx, st->created, st->deleted,
-		       st->create_failed, st->delete_eopnotsupp, st->delete_failed, st->untracked);
+		printf("%-8s runs %8ld (wrong context %ld) ",
+		       ctx_names[i], st->runs, st->wrong_ctx);
+		printf("created %8ld deleted %8ld create_failed %6ld ",
+		       st->created, st->deleted, st->create_failed);
+		printf("delete: -EOPNOTSUPP %8ld other errors %6ld untracked %ld\n",
+		       st->delete_eopnotsupp, st->delete_failed, st->untracked);
 	}
 }
 
@@ -319,8 +322,9 @@ static void run_stress(int secs, enum stress_mode mode)
 	 */
 	sweep_storage(skel);
 	left = wait_all_freed(tracker);
-	printf("storage still linked after the stress (deleted now): %ld; values freed: %ld, not freed with the map alive: %ld\n",
-	       skel->bss->nr_swept, tracker->bss->nr_freed, left);
+	printf("storage still linked after the stress (deleted now): %ld; ", skel->bss->nr_swept);
+	printf("values freed: %ld, not freed with the map alive: %ld\n",
+	       tracker->bss->nr_freed, left);
 	ASSERT_EQ(left, 0, "values not freed while the map is alive");
 out:
 	if (mode == STRESS_HOTPLUG)

@@ -109,8 +109,9 @@ static enum scx_test_status run(void *ctx)
 	SCX_FAIL_IF(err, "fork/exit storm: %s", strerror(-err));
 	SCX_EQ(skel->data->uei.kind, EXIT_KIND(SCX_EXIT_UNREG));
 
-	printf("init_task %ld created %ld create_failed %ld exit_task %ld deleted %ld delete_failed %ld\n",
-	       skel->bss->nr_init_task, skel->bss->nr_created, skel->bss->nr_create_failed,
+	printf("init_task %ld created %ld create_failed %ld ",
+	       skel->bss->nr_init_task, skel->bss->nr_created, skel->bss->nr_create_failed);
+	printf("exit_task %ld deleted %ld delete_failed %ld\n",
 	       skel->bss->nr_exit_task, skel->bss->nr_deleted, skel->bss->nr_delete_failed);
 	SCX_GE(skel->bss->nr_created, NR_FORKS + NR_THREADS);
 	SCX_EQ(skel->bss->nr_create_failed, 0);
