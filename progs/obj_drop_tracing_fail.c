@@ -3,12 +3,19 @@
  * objects whose fields can all be released from NMI: task, cgroup and
  * bpf_cpumask kptrs (see task_kfunc_failure.c). Every other kind of field
  * that needs its destructor or more than an llist_add() to go away must
- * still be rejected; each program here holds one of them.
+ * still be rejected, as it is without the series; each program here holds
+ * one of them: a kptr to a program-allocated object, a kernel kptr whose
+ * destructor is not registered as NMI-safe (prog_test_ref_kfunc), a percpu
+ * kptr, bpf_list_head and bpf_rb_root, or a list or rbtree node.
  *
- * Objects holding a kptr to a program-allocated object, a bpf_testmod
- * kptr (prog_test_ref_kfunc) or a percpu kptr load on the series (seen on
- * the patched kernel in QEMU); whether the base kernel rejects them is not
- * checked yet, so they are not asserted here.
+ * The verifier looks the fields up in the struct_meta record of the
+ * object's type. btf_parse_struct_metas() skips a __kptr member whose
+ * pointee is only a forward declaration in the program's BTF, and that is
+ * what clang emits for a struct used nowhere but behind a pointer member:
+ * the kernel then sees no kptr, the object has no special field and
+ * dropping it loads, with or without the series (obj_drop_fwd_kptr). The
+ * globals below keep struct plain and prog_test_ref_kfunc complete in BTF,
+ * as local_kptr_stash.c does for its node types.
  */
 #include <vmlinux.h>
 #include <bpf/bpf_helpers.h>
@@ -19,6 +26,28 @@
 char _license[] SEC("license") = "GPL";
 
 #define NMI_UNSAFE_MSG "bpf_obj_drop cannot be used in tracing programs on types with NMI unsafe fields"
+
+struct plain {
+	long v;
+};
+
+/* Only here to emit these types in full in BTF, see above */
+struct plain *plain_in_btf;
+struct prog_test_ref_kfunc *ref_kfunc_in_btf;
+
+/* A kptr to a program-allocated object: dropping it drops that object. */
+struct with_local_kptr {
+	struct plain __kptr *obj;
+};
+
+/* A kernel kptr whose destructor is not registered as NMI-safe. */
+struct with_testmod_kptr {
+	struct prog_test_ref_kfunc __kptr *ref;
+};
+
+struct with_percpu_kptr {
+	struct plain __percpu_kptr *pcpu;
+};
 
 struct list_elem {
 	long key;
@@ -40,20 +69,125 @@ struct with_rb_root {
 	struct bpf_rb_root root __contains(rb_elem, node);
 };
 
-#define DROP_PROG(name, type)						\
-SEC("tp_btf/task_newtask")						\
-__failure __msg(NMI_UNSAFE_MSG)						\
-int BPF_PROG(name, struct task_struct *task, u64 clone_flags)		\
-{									\
-	struct type *obj = bpf_obj_new(typeof(*obj));			\
-									\
-	if (obj)							\
-		bpf_obj_drop(obj);					\
-	return 0;							\
+/* Never defined: BTF has it as a forward declaration only. */
+struct fwd_only;
+
+struct with_fwd_kptr {
+	struct fwd_only __kptr *fwd;
+};
+
+SEC("tp_btf/task_newtask")
+__failure __msg(NMI_UNSAFE_MSG)
+int BPF_PROG(obj_drop_local_kptr, struct task_struct *task, u64 clone_flags)
+{
+	struct with_local_kptr *obj;
+
+	obj = bpf_obj_new(typeof(*obj));
+	if (!obj)
+		return 0;
+
+	bpf_obj_drop(obj);
+	return 0;
 }
 
-DROP_PROG(obj_drop_list_head, with_list_head)
-DROP_PROG(obj_drop_rb_root, with_rb_root)
+SEC("tp_btf/task_newtask")
+__failure __msg(NMI_UNSAFE_MSG)
+int BPF_PROG(obj_drop_testmod_kptr, struct task_struct *task, u64 clone_flags)
+{
+	struct with_testmod_kptr *obj;
+
+	obj = bpf_obj_new(typeof(*obj));
+	if (!obj)
+		return 0;
+
+	bpf_obj_drop(obj);
+	return 0;
+}
+
+SEC("tp_btf/task_newtask")
+__failure __msg(NMI_UNSAFE_MSG)
+int BPF_PROG(obj_drop_percpu_kptr, struct task_struct *task, u64 clone_flags)
+{
+	struct with_percpu_kptr *obj;
+
+	obj = bpf_obj_new(typeof(*obj));
+	if (!obj)
+		return 0;
+
+	bpf_obj_drop(obj);
+	return 0;
+}
+
+SEC("tp_btf/task_newtask")
+__failure __msg(NMI_UNSAFE_MSG)
+int BPF_PROG(obj_drop_list_head, struct task_struct *task, u64 clone_flags)
+{
+	struct with_list_head *obj;
+
+	obj = bpf_obj_new(typeof(*obj));
+	if (!obj)
+		return 0;
+
+	bpf_obj_drop(obj);
+	return 0;
+}
+
+SEC("tp_btf/task_newtask")
+__failure __msg(NMI_UNSAFE_MSG)
+int BPF_PROG(obj_drop_rb_root, struct task_struct *task, u64 clone_flags)
+{
+	struct with_rb_root *obj;
+
+	obj = bpf_obj_new(typeof(*obj));
+	if (!obj)
+		return 0;
+
+	bpf_obj_drop(obj);
+	return 0;
+}
+
 /* Objects that can themselves sit in a list or a tree. */
-DROP_PROG(obj_drop_list_node, list_elem)
-DROP_PROG(obj_drop_rb_node, rb_elem)
+SEC("tp_btf/task_newtask")
+__failure __msg(NMI_UNSAFE_MSG)
+int BPF_PROG(obj_drop_list_node, struct task_struct *task, u64 clone_flags)
+{
+	struct list_elem *obj;
+
+	obj = bpf_obj_new(typeof(*obj));
+	if (!obj)
+		return 0;
+
+	bpf_obj_drop(obj);
+	return 0;
+}
+
+SEC("tp_btf/task_newtask")
+__failure __msg(NMI_UNSAFE_MSG)
+int BPF_PROG(obj_drop_rb_node, struct task_struct *task, u64 clone_flags)
+{
+	struct rb_elem *obj;
+
+	obj = bpf_obj_new(typeof(*obj));
+	if (!obj)
+		return 0;
+
+	bpf_obj_drop(obj);
+	return 0;
+}
+
+/* No kptr for the kernel, so no field to release: loads, with or without
+ * the series.
+ */
+SEC("tp_btf/task_newtask")
+__success
+int BPF_PROG(obj_drop_fwd_kptr, struct task_struct *task, u64 clone_flags)
+{
+	struct with_fwd_kptr *obj;
+
+	obj = bpf_obj_new(typeof(*obj));
+	if (!obj)
+		return 0;
+
+	bpf_obj_drop(obj);
+	return 0;
+}
