@@ -4,9 +4,12 @@
  * bpf_cpumask kptrs (see task_kfunc_failure.c). Every other kind of field
  * that needs its destructor or more than an llist_add() to go away must
  * still be rejected, as it is without the series; each program here holds
- * one of them: a kptr to a program-allocated object, a kernel kptr whose
- * destructor is not registered as NMI-safe (prog_test_ref_kfunc), a percpu
- * kptr, bpf_list_head and bpf_rb_root, or a list or rbtree node.
+ * one of them: a kptr to a program-allocated object, kernel kptrs whose
+ * destructors are not registered as NMI-safe (prog_test_ref_kfunc,
+ * bpf_crypto_ctx), a percpu kptr, bpf_list_head and bpf_rb_root, or a list
+ * or rbtree node. (__uptr fields exist only in task storage map values:
+ * in a program-allocated object the verifier does not parse them, so there
+ * is nothing to reject.)
  *
  * The verifier looks the fields up in the struct_meta record of the
  * object's type. btf_parse_struct_metas() skips a __kptr member whose
@@ -34,6 +37,7 @@ struct plain {
 /* Only here to emit these types in full in BTF, see above */
 struct plain *plain_in_btf;
 struct prog_test_ref_kfunc *ref_kfunc_in_btf;
+struct bpf_crypto_ctx *crypto_ctx_in_btf;
 
 /* A kptr to a program-allocated object: dropping it drops that object. */
 struct with_local_kptr {
@@ -43,6 +47,11 @@ struct with_local_kptr {
 /* A kernel kptr whose destructor is not registered as NMI-safe. */
 struct with_testmod_kptr {
 	struct prog_test_ref_kfunc __kptr *ref;
+};
+
+/* Its destructor, bpf_crypto_ctx_release(), frees with call_rcu(). */
+struct with_crypto_kptr {
+	struct bpf_crypto_ctx __kptr *ctx;
 };
 
 struct with_percpu_kptr {
@@ -95,6 +104,20 @@ __failure __msg(NMI_UNSAFE_MSG)
 int BPF_PROG(obj_drop_testmod_kptr, struct task_struct *task, u64 clone_flags)
 {
 	struct with_testmod_kptr *obj;
+
+	obj = bpf_obj_new(typeof(*obj));
+	if (!obj)
+		return 0;
+
+	bpf_obj_drop(obj);
+	return 0;
+}
+
+SEC("tp_btf/task_newtask")
+__failure __msg(NMI_UNSAFE_MSG)
+int BPF_PROG(obj_drop_crypto_kptr, struct task_struct *task, u64 clone_flags)
+{
+	struct with_crypto_kptr *obj;
 
 	obj = bpf_obj_new(typeof(*obj));
 	if (!obj)
