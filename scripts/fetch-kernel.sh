@@ -47,11 +47,15 @@ fetch_debian() {
 		return
 	fi
 	need_cmd apt-get dpkg-deb tar xz git
-	mirror=$(debian_mirror)
-	[ -n "$mirror" ] || die "no Debian mirror found in this machine's apt configuration"
+	# DEBIAN_MIRROR: a Debian archive URL for hosts whose apt has none
+	# (Ubuntu, say, has no trixie-backports suite).
+	mirror=${DEBIAN_MIRROR:-$(debian_mirror)}
+	[ -n "$mirror" ] || die "no Debian mirror in this machine's apt configuration (an apt origin and label \"Debian\"): set DEBIAN_MIRROR=<Debian archive URL>, or KERNEL_SRC=<kernel tree>"
+	local keyring=${DEBIAN_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
+	[ -f "$keyring" ] || die "no Debian archive keyring at $keyring (install debian-archive-keyring, or set DEBIAN_KEYRING)"
 
 	mkdir -p "$apt/lists/partial" "$apt/archives/partial" "$apt/parts" "$dir/dl"
-	echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $KERNEL_DEB_SUITE main" \
+	echo "deb [signed-by=$keyring] $mirror $KERNEL_DEB_SUITE main" \
 		>"$apt/sources.list"
 	local aptopts=(-o "Dir::Etc::SourceList=$apt/sources.list"
 		-o "Dir::Etc::SourceParts=$apt/parts"
