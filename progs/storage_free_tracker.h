@@ -7,7 +7,7 @@
 #ifndef __STORAGE_FREE_TRACKER_H
 #define __STORAGE_FREE_TRACKER_H
 
-#define LIVE_MAX_ENTRIES (1 << 17)
+#define LIVE_MAX_ENTRIES (128 * 1024)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -20,7 +20,8 @@
 #                                SERIES_AUTHOR_NAME/SERIES_AUTHOR_EMAIL).
 #                                A dry run unless --send, which also needs
 #                                your sendemail.smtpServer configuration.
-#   scripts/series.sh check      checkpatch --strict on patches/, and build
+#   scripts/series.sh check      checkpatch --strict on patches/ (less what
+#                                scripts/checkpatch-accepted lists), and build
 #                                every prefix of the series (bisectability):
 #                                the objects the series touches and the users
 #                                of the headers it changes (BISECT_TARGETS),
@@ -85,11 +86,14 @@ check)
 	rc=0
 	# checkpatch prints nothing for committed patches inside a git work tree.
 	# It calls Originally-by: (maintainer-tip.rst, see scripts/series-trailers)
-	# a non-standard signature: check copies without that line.
+	# a non-standard signature: check copies without that line. The cover
+	# letter is not a patch. What checkpatch reports and upstream accepts
+	# is listed, with the reason, in scripts/checkpatch-accepted.
 	cpdir=$(mktemp -d)
 	trap 'rm -rf "$cpdir"' EXIT
-	for f in "$pdir"/0*.patch; do grep -v '^Originally-by: ' "$f" >"$cpdir/${f##*/}"; done
-	(cd "$cpdir" && perl "$repo/scripts/checkpatch.pl" --strict --no-tree --show-types 0*.patch) || rc=1
+	for f in $(ls "$pdir"/0*.patch | grep -v cover-letter); do grep -v '^Originally-by: ' "$f" >"$cpdir/${f##*/}"; done
+	(cd "$cpdir" && perl "$repo/scripts/checkpatch.pl" --strict --no-tree --show-types 0*.patch) |
+		python3 "$VMTEST_ROOT/scripts/checkpatch-filter.py" "$VMTEST_ROOT/scripts/checkpatch-accepted" || rc=1
 
 	config=$srcdir/build-debug/.config
 	[ -f "$config" ] || die "no debug kernel config yet: run ./vmtest.sh --build-only first"

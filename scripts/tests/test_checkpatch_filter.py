@@ -1,0 +1,56 @@
+"""scripts/checkpatch-filter.py: only the reports checkpatch-accepted lists are dropped."""
+import os
+import subprocess
+import sys
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FILTER = os.path.join(ROOT, "scripts", "checkpatch-filter.py")
+ACCEPTED = os.path.join(ROOT, "scripts", "checkpatch-accepted")
+
+KPTR = """CHECK:SPACING: spaces preferred around that '*' (ctx:WxV)
+#101: FILE: tools/testing/selftests/bpf/progs/obj_drop_tracing_fail.c:44:
++\tstruct plain __kptr *obj;
+ \t                    ^
+"""
+OTHER_SPACING = """CHECK:SPACING: spaces preferred around that '*' (ctx:WxV)
+#12: FILE: kernel/bpf/defer.c:40:
++\tx = a*b;
+ \t     ^
+"""
+SCX = """CHECK:LINE_SPACING: Please use a blank line after function/struct/union/enum declarations
+#289: FILE: tools/testing/selftests/sched_ext/exit_task_storage.c:151:
++};
++REGISTER_SCX_TEST(&exit_task_storage)
+"""
+ERROR = """ERROR:CODE_INDENT: code indent should use tabs where possible
+#50: FILE: kernel/bpf/defer.c:20:
++        return;
+"""
+
+
+def run(text):
+    return subprocess.run([sys.executable, FILTER, ACCEPTED], input=text,
+                          capture_output=True, text=True)
+
+
+class CheckpatchFilter(unittest.TestCase):
+    def test_accepted_only(self):
+        r = run(KPTR + "\n" + SCX + "\ntotal: 0 errors, 0 warnings, 2 checks\n")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertIn("0 report(s) not accepted, 2 accepted", r.stdout)
+
+    def test_same_type_elsewhere_is_not_accepted(self):
+        r = run(KPTR + "\n" + OTHER_SPACING)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("a*b", r.stdout)
+        self.assertNotIn("__kptr", r.stdout)
+
+    def test_errors_fail(self):
+        r = run(ERROR)
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("CODE_INDENT", r.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main()
