@@ -17,12 +17,9 @@
  * (kmalloc rounding aside).
  */
 #define _GNU_SOURCE
-#include <argp.h>
 #include <pthread.h>
-#include <sys/time.h>
-#include "bench.h"
+#include "bench_local_storage_common.h"
 #include "bpf_util.h"
-#include "trace_helpers.h"
 #include "bench_local_storage_backlog.skel.h"
 
 static struct {
@@ -34,7 +31,6 @@ static struct {
 };
 
 enum {
-	ARG_LS_LOOPS = 13012,
 	ARG_BACKLOG_DRAIN_TIMEOUT = 13030,
 };
 
@@ -50,18 +46,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
 	case ARG_LS_LOOPS:
-		args.loops = atoi(arg);
-		if (args.loops < 1) {
-			fprintf(stderr, "invalid loops\n");
-			argp_usage(state);
-		}
+		args.loops = ls_parse_int(arg, 1, "loops", state);
 		break;
 	case ARG_BACKLOG_DRAIN_TIMEOUT:
-		args.drain_timeout_ms = atoi(arg);
-		if (args.drain_timeout_ms < 1) {
-			fprintf(stderr, "invalid drain-timeout\n");
-			argp_usage(state);
-		}
+		args.drain_timeout_ms = ls_parse_int(arg, 1, "drain-timeout", state);
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -78,32 +66,10 @@ static struct ctx {
 	struct bench_local_storage_backlog *skel;
 	int prog_fd;
 	pthread_t sampler;
-	bool stop;		/* producers */
+	struct ls_producers prod;
 	bool sampler_stop;
-	long parked;
 	long peak;		/* backlog, by the sampler */
 } ctx;
-
-static void validate(void)
-{
-	if (env.consumer_cnt != 0) {
-		fprintf(stderr, "local-storage-backlog benchmark does not need consumers\n");
-		exit(1);
-	}
-}
-
-static long ctx_parked(void)
-{
-	return __atomic_load_n(&ctx.parked, __ATOMIC_RELAXED);
-}
-
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 /* Deleted and not freed yet. Deletes are added once per program run, so
  * during a run the frees can be ahead: never below 0.
@@ -141,11 +107,7 @@ static void setup(void)
 	unsigned long long tt_srcu;
 
 	setup_libbpf();
-	/* 0: kallsyms hides addresses (kptr_restrict) */
-	if (kallsyms_find("rcu_tasks_trace_srcu_struct", &tt_srcu) || !tt_srcu) {
-		fprintf(stderr, "no address of rcu_tasks_trace_srcu_struct in /proc/kallsyms\n");
-		exit(1);
-	}
+	tt_srcu = ls_tasks_trace_srcu();
 	skel = bench_local_storage_backlog__open();
 	if (!skel) {
 		fprintf(stderr, "error opening skel\n");
@@ -174,14 +136,7 @@ static void *producer(void *input)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts);
 
-	while (!__atomic_load_n(&ctx.stop, __ATOMIC_RELAXED)) {
-		if (bpf_prog_test_run_opts(ctx.prog_fd, &opts)) {
-			fprintf(stderr, "BPF_PROG_TEST_RUN: %s\n", strerror(errno));
-			exit(1);
-		}
-	}
-	atomic_inc(&ctx.parked);
-	return NULL;
+	return ls_test_run_producer(&ctx.prod, ctx.prog_fd, &opts);
 }
 
 /* res->hits: deletes; res->drops: failed creates and deletes; res->gp_ct:
@@ -218,31 +173,22 @@ static void report_final(struct bench_res res[], int res_cnt)
 	static const int marks_ms[] = { 10, 100, 250, 500, 1000 };
 	long at_mark[ARRAY_SIZE(marks_ms)], at_stop, left;
 	long deletes = 0, errs = 0, callbacks = 0;
-	double mean = 0.0, stddev = 0.0, d, drain_ms = -1.0, t_ms;
-	struct itimerval no_timer = {};
+	double drain_ms = -1.0, t_ms;
+	struct basic_stats rate;
 	__u64 stop_ns;
 	int i, mark = 0;
 
-	setitimer(ITIMER_REAL, &no_timer, NULL);
+	ls_stop_timer();
 	for (i = 0; i < res_cnt; i++) {
-		mean += res[i].hits / 1000.0 / res_cnt;
 		deletes += res[i].hits;
 		errs += res[i].drops;
 		callbacks += res[i].gp_ct;
 	}
-	if (res_cnt > 1) {
-		for (i = 0; i < res_cnt; i++) {
-			d = res[i].hits / 1000.0 - mean;
-			stddev += d * d / (res_cnt - 1.0);
-		}
-		stddev = sqrt(stddev);
-	}
+	ls_res_stats(res, res_cnt, ls_khits, &rate);
 
 	/* Stop the deletes; follow the backlog until it is 0 */
-	__atomic_store_n(&ctx.stop, true, __ATOMIC_RELAXED);
-	for (i = 0; i < 1000 && ctx_parked() < env.producer_cnt; i++)
-		usleep(1000);
-	stop_ns = now_ns();
+	ls_producers_stop(&ctx.prod, 1000, 1000);
+	stop_ns = get_time_ns();
 	__atomic_store_n(&ctx.sampler_stop, true, __ATOMIC_RELAXED);
 	pthread_join(ctx.sampler, NULL);
 	at_stop = backlog();
@@ -250,7 +196,7 @@ static void report_final(struct bench_res res[], int res_cnt)
 	for (i = 0; i < ARRAY_SIZE(marks_ms); i++)
 		at_mark[i] = -1;
 	for (;;) {
-		t_ms = (now_ns() - stop_ns) / 1000000.0;
+		t_ms = (get_time_ns() - stop_ns) / 1000000.0;
 		left = backlog();
 		while (mark < ARRAY_SIZE(marks_ms) && t_ms >= marks_ms[mark])
 			at_mark[mark++] = left;
@@ -267,7 +213,7 @@ static void report_final(struct bench_res res[], int res_cnt)
 		at_mark[mark++] = left;
 
 	printf("Summary: deletes %8.3lf \u00B1 %5.3lfk/s (%7.3lfk/prod), %ld total, %ld errors,",
-	       mean, stddev, mean / env.producer_cnt, deletes, errs);
+	       rate.mean, rate.stddev, rate.mean / env.producer_cnt, deletes, errs);
 	printf(" tasks-trace callbacks per delete %.4lf\n",
 	       deletes ? (double)callbacks / deletes : 0.0);
 	printf("Backlog: peak %ld objects (%ld bytes), at stop %ld objects (%ld bytes),",
@@ -294,7 +240,7 @@ static void report_final(struct bench_res res[], int res_cnt)
 const struct bench bench_local_storage_backlog = {
 	.name = "local-storage-backlog",
 	.argp = &bench_local_storage_backlog_argp,
-	.validate = validate,
+	.validate = ls_validate_no_consumers,
 	.setup = setup,
 	.producer_thread = producer,
 	.measure = measure,

@@ -11,11 +11,8 @@
  * (one runs per call_srcu(): per delete without batching, per batch with
  * it), so compare delete rates only from runs without --counters.
  */
-#include <argp.h>
 #include <pthread.h>
-#include <sys/time.h>
-#include "bench.h"
-#include "trace_helpers.h"
+#include "bench_local_storage_common.h"
 #include "bench_local_storage_delete.skel.h"
 
 static struct {
@@ -42,11 +39,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
 	case ARG_DELETE_BATCH_SZ:
-		args.batch_sz = atoi(arg);
-		if (args.batch_sz < 1) {
-			fprintf(stderr, "invalid batch-size\n");
-			argp_usage(state);
-		}
+		args.batch_sz = ls_parse_int(arg, 1, "batch-size", state);
 		break;
 	case ARG_DELETE_COUNTERS:
 		args.counters = true;
@@ -66,17 +59,8 @@ static struct ctx {
 	struct bench_local_storage_delete *skel;
 	long total_deletes;	/* all samples, for the backlog */
 	long backlog_peak;
-	long parked;		/* producers that saw stop */
-	bool stop;
+	struct ls_producers prod;
 } ctx;
-
-static void validate(void)
-{
-	if (env.consumer_cnt != 0) {
-		fprintf(stderr, "local-storage-delete benchmark does not need consumers\n");
-		exit(1);
-	}
-}
 
 static void setup(void)
 {
@@ -84,12 +68,8 @@ static void setup(void)
 	unsigned long long tt_srcu = 0;
 
 	setup_libbpf();
-	/* 0: kallsyms hides addresses (kptr_restrict) */
-	if (args.counters &&
-	    (kallsyms_find("rcu_tasks_trace_srcu_struct", &tt_srcu) || !tt_srcu)) {
-		fprintf(stderr, "no address of rcu_tasks_trace_srcu_struct in /proc/kallsyms\n");
-		exit(1);
-	}
+	if (args.counters)
+		tt_srcu = ls_tasks_trace_srcu();
 	skel = bench_local_storage_delete__open();
 	if (!skel) {
 		fprintf(stderr, "error opening skel\n");
@@ -132,23 +112,17 @@ static void *producer(void *input)
 		fprintf(stderr, "cannot allocate a batch\n");
 		exit(1);
 	}
-	while (!__atomic_load_n(&ctx.stop, __ATOMIC_RELAXED)) {
+	while (!ls_producers_stopping(&ctx.prod)) {
 		for (i = 0; i < args.batch_sz; i++)
 			created[i] = !pthread_create(&pthds[i], NULL, thread_func, NULL);
 		for (i = 0; i < args.batch_sz; i++)
 			if (created[i])
 				pthread_join(pthds[i], NULL);
 	}
-	atomic_inc(&ctx.parked);
-	return NULL;
+	return ls_producer_park(&ctx.prod);
 }
 
 /* Deleted and not freed yet (--counters only) */
-static long load_relaxed(long *value)
-{
-	return __atomic_load_n(value, __ATOMIC_RELAXED);
-}
-
 static long backlog(void)
 {
 	long freed = __atomic_load_n(&ctx.skel->bss->selems_freed, __ATOMIC_RELAXED);
@@ -188,16 +162,6 @@ static void report_progress(int iter, struct bench_res *res, long delta_ns)
 	printf("\n");
 }
 
-/* No more measure() calls from the 1 s timer: the samples are taken, and
- * the skeleton goes away below.
- */
-static void stop_timer(void)
-{
-	struct itimerval no_timer = {};
-
-	setitimer(ITIMER_REAL, &no_timer, NULL);
-}
-
 /* Stop the producers and let the frees in flight finish before the
  * programs are detached at exit: detaching a tracing program while a
  * free path runs it (from softirq, on any CPU) is what the quiesce time
@@ -207,9 +171,7 @@ static void quiesce(void)
 {
 	int i;
 
-	__atomic_store_n(&ctx.stop, true, __ATOMIC_RELAXED);
-	for (i = 0; i < 100 && load_relaxed(&ctx.parked) < env.producer_cnt; i++)
-		usleep(100000);
+	ls_producers_stop(&ctx.prod, 100, 100000);
 	if (args.counters) {
 		ctx.total_deletes += atomic_swap(&ctx.skel->bss->delete_cnts, 0);
 		for (i = 0; i < 100 && backlog(); i++)
@@ -222,28 +184,21 @@ static void quiesce(void)
 
 static void report_final(struct bench_res res[], int res_cnt)
 {
-	double mean = 0.0, stddev = 0.0, rate;
 	long deletes = 0, errs = 0, callbacks = 0, final = 0;
+	struct basic_stats rate;
 	int i;
 
-	stop_timer();
+	ls_stop_timer();
 	for (i = 0; i < res_cnt; i++) {
-		mean += res[i].hits / 1000.0 / res_cnt;
 		deletes += res[i].hits;
 		errs += res[i].drops;
 		callbacks += res[i].gp_ct;
 	}
-	if (res_cnt > 1) {
-		for (i = 0; i < res_cnt; i++) {
-			rate = res[i].hits / 1000.0;
-			stddev += (mean - rate) * (mean - rate) / (res_cnt - 1.0);
-		}
-		stddev = sqrt(stddev);
-	}
+	ls_res_stats(res, res_cnt, ls_khits, &rate);
 	if (res_cnt)
 		final = res[res_cnt - 1].important_hits;
 	printf("Summary: deletes %8.3lf \u00B1 %5.3lfk/s (%7.3lfk/prod), %ld total, %ld errors\n",
-	       mean, stddev, mean / env.producer_cnt, deletes, errs);
+	       rate.mean, rate.stddev, rate.mean / env.producer_cnt, deletes, errs);
 	if (args.counters) {
 		printf("Counters: tasks-trace callbacks per delete %.4lf,",
 		       deletes ? (double)callbacks / deletes : 0.0);
@@ -257,7 +212,7 @@ static void report_final(struct bench_res res[], int res_cnt)
 const struct bench bench_local_storage_delete = {
 	.name = "local-storage-delete",
 	.argp = &bench_local_storage_delete_argp,
-	.validate = validate,
+	.validate = ls_validate_no_consumers,
 	.setup = setup,
 	.producer_thread = producer,
 	.measure = measure,

@@ -23,17 +23,14 @@
  * has no NMI source gets "Unsupported: <why>".
  */
 #define _GNU_SOURCE
-#include <argp.h>
 #include <pthread.h>
 #include <sched.h>
 #include <poll.h>
 #include <termios.h>
 #include <fcntl.h>
-#include <sys/time.h>
 #include <linux/perf_event.h>
-#include "bench.h"
+#include "bench_local_storage_common.h"
 #include "bpf_util.h"
-#include "testing_helpers.h"
 #include "bench_local_storage_delete_cost.skel.h"
 
 enum {
@@ -55,7 +52,6 @@ static struct {
 enum {
 	ARG_COST_OWNER = 13010,
 	ARG_COST_CONTEXT = 13011,
-	ARG_LS_LOOPS = 13012,
 };
 
 static const struct argp_option opts[] = {
@@ -92,11 +88,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		args.context = i;
 		break;
 	case ARG_LS_LOOPS:
-		args.loops = atoi(arg);
-		if (args.loops < 1) {
-			fprintf(stderr, "invalid loops\n");
-			argp_usage(state);
-		}
+		args.loops = ls_parse_int(arg, 1, "loops", state);
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -323,22 +315,13 @@ static struct ctx {
 	struct bench_local_storage_delete_cost *skel;
 	int prog_fd;
 	int nr_cpus;
-	bool stop;
-	long parked;
+	struct ls_producers prod;
 	long runs, runs_in_ctx;	/* all samples */
 } ctx;
 
-static long ctx_parked(void)
-{
-	return __atomic_load_n(&ctx.parked, __ATOMIC_RELAXED);
-}
-
 static void validate(void)
 {
-	if (env.consumer_cnt != 0) {
-		fprintf(stderr, "local-storage-delete-cost benchmark does not need consumers\n");
-		exit(1);
-	}
+	ls_validate_no_consumers();
 	if (args.context == CTX_HARDIRQ && env.nr_cpus < 2) {
 		printf("Unsupported: --context hardirq needs two CPUs\n");
 		exit(1);
@@ -399,27 +382,19 @@ static void *producer(void *input)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts);
 	long idx = (long)input;
-	int err;
 
+	if (args.context == CTX_NMI) {
+		/* Keep this CPU in the benchmark's task for the NMIs */
+		while (!ls_producers_stopping(&ctx.prod))
+			syscall(__NR_getppid);
+		return ls_producer_park(&ctx.prod);
+	}
 	if (args.context == CTX_HARDIRQ) {
 		pin_self(idx % ctx.nr_cpus);
 		opts.flags = BPF_F_TEST_RUN_ON_CPU;
 		opts.cpu = (idx + 1) % ctx.nr_cpus;
 	}
-	while (!__atomic_load_n(&ctx.stop, __ATOMIC_RELAXED)) {
-		if (args.context == CTX_NMI) {
-			/* Keep this CPU in the benchmark's task for the NMIs */
-			syscall(__NR_getppid);
-			continue;
-		}
-		err = bpf_prog_test_run_opts(ctx.prog_fd, &opts);
-		if (err) {
-			fprintf(stderr, "BPF_PROG_TEST_RUN: %s\n", strerror(errno));
-			exit(1);
-		}
-	}
-	atomic_inc(&ctx.parked);
-	return NULL;
+	return ls_test_run_producer(&ctx.prod, ctx.prog_fd, &opts);
 }
 
 /* res->hits: create + delete pairs; res->drops: failed creates and
@@ -454,35 +429,22 @@ static void report_progress(int iter, struct bench_res *res, long delta_ns)
 
 static void report_final(struct bench_res res[], int res_cnt)
 {
-	double pairs_mean = 0.0, pairs_stddev = 0.0, ns_mean = 0.0, ns_stddev = 0.0, d;
-	struct itimerval no_timer = {};
+	struct basic_stats pair_rate, ns;
 	long pairs = 0, errs = 0;
 	const char *where;
 	int i, last_err;
 
-	setitimer(ITIMER_REAL, &no_timer, NULL);
-	__atomic_store_n(&ctx.stop, true, __ATOMIC_RELAXED);
+	ls_stop_timer();
 	if (args.context == CTX_NMI)
 		nmi_stop();
-	for (i = 0; i < 50 && ctx_parked() < env.producer_cnt; i++)
-		usleep(100000);
+	ls_producers_stop(&ctx.prod, 50, 100000);
 
 	for (i = 0; i < res_cnt; i++) {
 		pairs += res[i].hits;
 		errs += res[i].drops;
-		pairs_mean += res[i].hits / 1000.0 / res_cnt;
-		ns_mean += ns_per_pair(&res[i]) / res_cnt;
 	}
-	if (res_cnt > 1) {
-		for (i = 0; i < res_cnt; i++) {
-			d = res[i].hits / 1000.0 - pairs_mean;
-			pairs_stddev += d * d / (res_cnt - 1.0);
-			d = ns_per_pair(&res[i]) - ns_mean;
-			ns_stddev += d * d / (res_cnt - 1.0);
-		}
-		pairs_stddev = sqrt(pairs_stddev);
-		ns_stddev = sqrt(ns_stddev);
-	}
+	ls_res_stats(res, res_cnt, ls_khits, &pair_rate);
+	ls_res_stats(res, res_cnt, ns_per_pair, &ns);
 	last_err = ctx.skel->bss->last_err;
 	where = ctx_names[args.context];
 	printf("Context: %s, %ld of %ld runs in that context%s%s\n", where,
@@ -496,9 +458,9 @@ static void report_final(struct bench_res res[], int res_cnt)
 		printf("Unsupported: the program never ran in %s context\n", where);
 	} else {
 		printf("Summary: pairs %8.3lf \u00B1 %5.3lfk/s (%7.3lfk/prod),",
-		       pairs_mean, pairs_stddev, pairs_mean / env.producer_cnt);
+		       pair_rate.mean, pair_rate.stddev, pair_rate.mean / env.producer_cnt);
 		printf(" %8.1lf \u00B1 %5.1lf ns/pair in program, %ld errors\n",
-		       ns_mean, ns_stddev, errs);
+		       ns.mean, ns.stddev, errs);
 	}
 	fflush(stdout);
 	bench_local_storage_delete_cost__destroy(ctx.skel);

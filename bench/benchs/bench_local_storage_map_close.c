@@ -15,14 +15,12 @@
  * during the samples, and more until there are --min-closes.
  */
 #define _GNU_SOURCE
-#include <argp.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <sys/time.h>
 #include <sys/wait.h>
-#include "bench.h"
+#include "bench_local_storage_common.h"
 #include "bench_local_storage_map_close.skel.h"
 
 #ifndef __NR_pidfd_open
@@ -43,7 +41,6 @@ static struct {
 };
 
 enum {
-	ARG_LS_LOOPS = 13012,
 	ARG_CLOSE_OWNERS = 13020,
 	ARG_CLOSE_MIN_CLOSES = 13021,
 };
@@ -62,25 +59,13 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	switch (key) {
 	case ARG_CLOSE_OWNERS:
-		args.owners = atoi(arg);
-		if (args.owners < 0) {
-			fprintf(stderr, "invalid owners\n");
-			argp_usage(state);
-		}
+		args.owners = ls_parse_int(arg, 0, "owners", state);
 		break;
 	case ARG_LS_LOOPS:
-		args.loops = atoi(arg);
-		if (args.loops < 1) {
-			fprintf(stderr, "invalid loops\n");
-			argp_usage(state);
-		}
+		args.loops = ls_parse_int(arg, 1, "loops", state);
 		break;
 	case ARG_CLOSE_MIN_CLOSES:
-		args.min_closes = atoi(arg);
-		if (args.min_closes < 1) {
-			fprintf(stderr, "invalid min-closes\n");
-			argp_usage(state);
-		}
+		args.min_closes = ls_parse_int(arg, 1, "min-closes", state);
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -100,8 +85,7 @@ static struct ctx {
 	int *pidfds;
 	pid_t *children;
 	pthread_t closer;
-	bool stop;
-	long parked;
+	struct ls_producers prod;	/* and the closer */
 	long closer_done;
 	/* Per close, written by the closer only */
 	double close_ms[MAX_CLOSES];
@@ -111,22 +95,6 @@ static struct ctx {
 	long first_measured;	/* closes before it happened during warm-up */
 	int nr_measure;
 } ctx;
-
-static void validate(void)
-{
-	if (env.consumer_cnt != 0) {
-		fprintf(stderr, "local-storage-map-close benchmark does not need consumers\n");
-		exit(1);
-	}
-}
-
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 /* One map: create, fill, close, wait for its map_free to return */
 static int close_one(unsigned int seq)
@@ -163,10 +131,10 @@ static int close_one(unsigned int seq)
 	__atomic_store_n(&bss->free_exit_ns, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&bss->free_enter_ns, 0, __ATOMIC_RELAXED);
 	memcpy(bss->target_name, name, sizeof(bss->target_name));
-	start = now_ns();
+	start = get_time_ns();
 	close(fd);
 	while (!(exit_ns = __atomic_load_n(&bss->free_exit_ns, __ATOMIC_ACQUIRE))) {
-		if (now_ns() - start > CLOSE_TIMEOUT_NS) {
+		if (get_time_ns() - start > CLOSE_TIMEOUT_NS) {
 			ctx.timeouts++;
 			memset(bss->target_name, 0, sizeof(bss->target_name));
 			return 0;
@@ -192,7 +160,7 @@ static void *closer(void *arg)
 {
 	unsigned int seq = 0;
 
-	while (!__atomic_load_n(&ctx.stop, __ATOMIC_RELAXED))
+	while (!ls_producers_stopping(&ctx.prod))
 		if (close_one(seq++))
 			exit(1);
 	__atomic_store_n(&ctx.closer_done, 1, __ATOMIC_RELEASE);
@@ -260,14 +228,7 @@ static void *producer(void *input)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts);
 
-	while (!__atomic_load_n(&ctx.stop, __ATOMIC_RELAXED)) {
-		if (bpf_prog_test_run_opts(ctx.load_fd, &opts)) {
-			fprintf(stderr, "BPF_PROG_TEST_RUN: %s\n", strerror(errno));
-			exit(1);
-		}
-	}
-	atomic_inc(&ctx.parked);
-	return NULL;
+	return ls_test_run_producer(&ctx.prod, ctx.load_fd, &opts);
 }
 
 /* res->hits: deletes of the load; res->drops: its failed creates and
@@ -293,21 +254,6 @@ static void report_progress(int iter, struct bench_res *res, long delta_ns)
 	printf(" %ld closes, last close to free %.3lf ms\n", n, n ? ctx.close_ms[n - 1] : 0.0);
 }
 
-static void mean_stddev(const double *v, long n, double *mean, double *stddev)
-{
-	long i;
-
-	*mean = 0.0;
-	*stddev = 0.0;
-	for (i = 0; i < n; i++)
-		*mean += v[i] / n;
-	if (n > 1) {
-		for (i = 0; i < n; i++)
-			*stddev += (v[i] - *mean) * (v[i] - *mean) / (n - 1.0);
-		*stddev = sqrt(*stddev);
-	}
-}
-
 static double max_of(const double *v, long n)
 {
 	double m = 0.0;
@@ -321,12 +267,10 @@ static double max_of(const double *v, long n)
 
 static void report_final(struct bench_res res[], int res_cnt)
 {
-	double load_mean = 0.0, load_stddev = 0.0, close_mean, close_stddev;
-	double free_mean, free_stddev, d;
-	struct itimerval no_timer = {};
+	struct basic_stats load, to_free, in_free;
 	long first, n, i;
 
-	setitimer(ITIMER_REAL, &no_timer, NULL);
+	ls_stop_timer();
 	/* The closes that ended after the warm-up: at least --min-closes of
 	 * them, the load still running, when closes are slow (a close can
 	 * take longer than the samples).
@@ -336,26 +280,18 @@ static void report_final(struct bench_res res[], int res_cnt)
 		usleep(100000);
 	n = closes() - first;
 
-	for (i = 0; i < res_cnt; i++)
-		load_mean += res[i].hits / 1000.0 / res_cnt;
-	if (res_cnt > 1) {
-		for (i = 0; i < res_cnt; i++) {
-			d = res[i].hits / 1000.0 - load_mean;
-			load_stddev += d * d / (res_cnt - 1.0);
-		}
-		load_stddev = sqrt(load_stddev);
-	}
-	mean_stddev(ctx.close_ms + first, n, &close_mean, &close_stddev);
-	mean_stddev(ctx.free_ms + first, n, &free_mean, &free_stddev);
+	ls_res_stats(res, res_cnt, ls_khits, &load);
+	ls_stats(ctx.close_ms + first, n, &to_free);
+	ls_stats(ctx.free_ms + first, n, &in_free);
 
 	printf("Summary: load deletes %8.3lf \u00B1 %5.3lfk/s (%7.3lfk/prod),",
-	       load_mean, load_stddev, load_mean / env.producer_cnt);
+	       load.mean, load.stddev, load.mean / env.producer_cnt);
 	printf(" %d producers on %d CPUs\n", env.producer_cnt, env.nr_cpus);
 	if (n > 0) {
 		printf("Summary: close to free %.3lf \u00B1 %.3lf ms (max %.3lf),",
-		       close_mean, close_stddev, max_of(ctx.close_ms + first, n));
+		       to_free.mean, to_free.stddev, max_of(ctx.close_ms + first, n));
 		printf(" in map_free %.3lf \u00B1 %.3lf ms (max %.3lf),",
-		       free_mean, free_stddev, max_of(ctx.free_ms + first, n));
+		       in_free.mean, in_free.stddev, max_of(ctx.free_ms + first, n));
 		printf(" %ld closes, %ld timed out\n", n, ctx.timeouts);
 	} else {
 		printf("Error: no map was freed after the warm-up (%ld timed out after %llu s)\n",
@@ -366,12 +302,10 @@ static void report_final(struct bench_res res[], int res_cnt)
 	/* Quiet down before the probes go: nothing may be in
 	 * bpf_local_storage_map_free() when they are detached, nor deleting.
 	 */
-	__atomic_store_n(&ctx.stop, true, __ATOMIC_RELAXED);
+	__atomic_store_n(&ctx.prod.stop, true, __ATOMIC_RELAXED);
 	for (i = 0; i < 400 && !__atomic_load_n(&ctx.closer_done, __ATOMIC_ACQUIRE); i++)
 		usleep(100000);
-	for (i = 0; i < 50 && __atomic_load_n(&ctx.parked, __ATOMIC_RELAXED) < env.producer_cnt;
-	     i++)
-		usleep(100000);
+	ls_producers_stop(&ctx.prod, 50, 100000);
 	sleep(1);
 	bpf_link__destroy(ctx.links[0]);
 	bpf_link__destroy(ctx.links[1]);
@@ -384,7 +318,7 @@ static void report_final(struct bench_res res[], int res_cnt)
 const struct bench bench_local_storage_map_close = {
 	.name = "local-storage-map-close",
 	.argp = &bench_local_storage_map_close_argp,
-	.validate = validate,
+	.validate = ls_validate_no_consumers,
 	.setup = setup,
 	.producer_thread = producer,
 	.measure = measure,

@@ -13,12 +13,9 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
+#include "bench_local_storage_common.bpf.h"
 
 char _license[] SEC("license") = "GPL";
-
-struct storage {
-	__u8 data[64];
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -37,36 +34,19 @@ long selems_freed;
 long elem_size;		/* bytes of one selem of task_storage_map */
 long storage_size;	/* bytes of the bpf_local_storage a delete empties */
 
-struct loop_ctx {
-	struct task_struct *task;
-	long deleted;
-	long errs;
-};
-
 static long create_delete_one(__u64 i, void *data)
 {
-	struct loop_ctx *c = data;
-	struct task_struct *task = bpf_get_current_task_btf();
-
-	if (!bpf_task_storage_get(&task_storage_map, task, NULL,
-				  BPF_LOCAL_STORAGE_GET_F_CREATE)) {
-		c->errs++;
-		return 0;
-	}
-	if (bpf_task_storage_delete(&task_storage_map, task))
-		c->errs++;
-	else
-		c->deleted++;
+	ls_task_create_delete(&task_storage_map, data);
 	return 0;
 }
 
 SEC("raw_tp")
 int create_delete(void *ctx)
 {
-	struct loop_ctx c = {};
+	struct ls_loop_ctx c = {};
 
 	bpf_loop(nr_loops, create_delete_one, &c, 0);
-	__sync_fetch_and_add(&delete_cnts, c.deleted);
+	__sync_fetch_and_add(&delete_cnts, c.ok);
 	if (c.errs)
 		__sync_fetch_and_add(&errs, c.errs);
 	if (!storage_size)
@@ -83,21 +63,9 @@ int BPF_PROG(count_tt_callback, struct srcu_struct *ssp)
 	return 0;
 }
 
-/* Runs right before a selem is freed, on the base and the patched kernel
- * alike; for other objects too, hence the check of the map.
- */
 SEC("fentry/bpf_obj_free_fields")
 int BPF_PROG(count_selem_free, const struct btf_record *rec, void *obj)
 {
-	struct bpf_local_storage_data *sdata;
-	struct bpf_local_storage_map *smap;
-
-	sdata = obj - bpf_core_field_offset(struct bpf_local_storage_data, data);
-	smap = BPF_CORE_READ(sdata, smap);
-	if ((void *)smap != (void *)&task_storage_map)
-		return 0;
-	__sync_fetch_and_add(&selems_freed, 1);
-	if (!elem_size)
-		elem_size = BPF_CORE_READ(smap, elem_size);
+	ls_count_selem_free(obj, &task_storage_map, &selems_freed, &elem_size);
 	return 0;
 }

@@ -14,13 +14,9 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include <bpf/bpf_core_read.h>
+#include "bench_local_storage_common.bpf.h"
 
 char _license[] SEC("license") = "GPL";
-
-struct storage {
-	__u8 data[64];
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -82,22 +78,9 @@ int BPF_PROG(count_tt_callback, struct srcu_struct *ssp)
 	return 0;
 }
 
-/* Runs right before a selem is freed, on the base and the patched kernel
- * alike (bpf_selem_free_trace_rcu() there, the batch callback here); for
- * other objects too, hence the check of the map.
- */
 SEC("fentry/bpf_obj_free_fields")
 int BPF_PROG(count_selem_free, const struct btf_record *rec, void *obj)
 {
-	struct bpf_local_storage_data *sdata;
-	struct bpf_local_storage_map *smap;
-
-	sdata = obj - bpf_core_field_offset(struct bpf_local_storage_data, data);
-	smap = BPF_CORE_READ(sdata, smap);
-	if ((void *)smap != (void *)&task_storage_map)
-		return 0;
-	__sync_fetch_and_add(&selems_freed, 1);
-	if (!elem_size)
-		elem_size = BPF_CORE_READ(smap, elem_size);
+	ls_count_selem_free(obj, &task_storage_map, &selems_freed, &elem_size);
 	return 0;
 }

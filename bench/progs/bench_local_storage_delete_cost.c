@@ -19,16 +19,9 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "bpf_experimental.h"
+#include "bench_local_storage_common.bpf.h"
 
 char _license[] SEC("license") = "GPL";
-
-#ifndef ENOMEM
-#define ENOMEM 12
-#endif
-
-struct storage {
-	__u8 data[64];
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -62,31 +55,9 @@ long runs_in_ctx;	/* of which in the wanted context */
 long loop_ns;		/* time in the bpf_loop() of all runs */
 int last_err;		/* last error of a create (-ENOMEM) or delete */
 
-struct loop_ctx {
-	long ok;
-	long errs;
-	int last_err;
-};
-
 static long task_pair(__u64 i, void *data)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct loop_ctx *c = data;
-	long err;
-
-	if (!bpf_task_storage_get(&task_storage_map, task, NULL,
-				  BPF_LOCAL_STORAGE_GET_F_CREATE)) {
-		c->errs++;
-		c->last_err = -ENOMEM;
-		return 0;
-	}
-	err = bpf_task_storage_delete(&task_storage_map, task);
-	if (err) {
-		c->errs++;
-		c->last_err = err;
-	} else {
-		c->ok++;
-	}
+	ls_task_create_delete(&task_storage_map, data);
 	return 0;
 }
 
@@ -94,7 +65,7 @@ static long cgrp_pair(__u64 i, void *data)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct cgroup *cgrp = task->cgroups->dfl_cgrp;
-	struct loop_ctx *c = data;
+	struct ls_loop_ctx *c = data;
 	long err;
 
 	if (!bpf_cgrp_storage_get(&cgrp_storage_map, cgrp, NULL,
@@ -127,7 +98,7 @@ static __always_inline bool in_wanted_ctx(void)
 
 static __always_inline int run(void)
 {
-	struct loop_ctx c = {};
+	struct ls_loop_ctx c = {};
 	__u64 start;
 
 	start = bpf_ktime_get_ns();

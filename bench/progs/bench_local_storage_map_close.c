@@ -13,12 +13,9 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include "bench_local_storage_common.bpf.h"
 
 char _license[] SEC("license") = "GPL";
-
-struct storage {
-	__u8 data[64];
-};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -45,35 +42,19 @@ __u64 target_map;	/* its address, once map_free_enter saw it */
 __u64 free_enter_ns;
 __u64 free_exit_ns;
 
-struct loop_ctx {
-	long deleted;
-	long errs;
-};
-
 static long create_delete_one(__u64 i, void *data)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct loop_ctx *c = data;
-
-	if (!bpf_task_storage_get(&load_map, task, NULL,
-				  BPF_LOCAL_STORAGE_GET_F_CREATE)) {
-		c->errs++;
-		return 0;
-	}
-	if (bpf_task_storage_delete(&load_map, task))
-		c->errs++;
-	else
-		c->deleted++;
+	ls_task_create_delete(&load_map, data);
 	return 0;
 }
 
 SEC("raw_tp")
 int create_delete(void *ctx)
 {
-	struct loop_ctx c = {};
+	struct ls_loop_ctx c = {};
 
 	bpf_loop(nr_loops, create_delete_one, &c, 0);
-	__sync_fetch_and_add(&delete_cnts, c.deleted);
+	__sync_fetch_and_add(&delete_cnts, c.ok);
 	if (c.errs)
 		__sync_fetch_and_add(&errs, c.errs);
 	return 0;
