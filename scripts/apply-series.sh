@@ -45,8 +45,8 @@ esac
 for p in "${patches[@]}"; do [ -f "$p" ] || die "series lists $p, which does not exist"; done
 
 overlay_input() {
-	cat "$VMTEST_ROOT"/scripts/{overlay-selftests,selftests-commits}.sh
-	(cd "$VMTEST_ROOT" && find progs prog_tests selftests/commits -type f | sort | xargs cat)
+	cat "$VMTEST_ROOT"/scripts/{overlay-selftests,overlay-bench,selftests-commits}.sh
+	(cd "$VMTEST_ROOT" && find progs prog_tests bench selftests/commits -type f | sort | xargs cat)
 }
 key=$( (echo "$base"; cat "${patches[@]}"; overlay_input) | sha1sum | cut -c1-16)
 mkdir -p "$srcdir/applied"

@@ -18,9 +18,16 @@
 #   BENCH_OUT     output directory (default $VMTEST_CACHE/bench/<date>); it
 #                 must not hold an earlier run's rounds
 #
-# The runner of a kernel is expected at <kernel build>/bench/bench, the OUT
-# that the build gives scripts/build-bench.sh (<kernel build> is what
-# `vmtest.sh --build-only` reports as "built VARIANT-bench: DIR").
+# Each kernel is built first with `vmtest.sh --config bench --build-only`:
+# scripts/build-kernel.sh builds the bench-config kernel and, in the same
+# locked step, the tree's runner with scripts/build-bench.sh into
+# <kernel build>/bench/bench (<kernel build> is what vmtest.sh reports as
+# "built VARIANT-bench: DIR"); both are incremental and kept per variant.
+# The runner has the series' benchmarks on base too: every variant's tree
+# gets them from scripts/overlay-bench.sh. Each boot then shares that
+# directory read-only at /bench (the skeletons carry the BPF objects, so
+# the runner needs no other file) and this repository's scripts/ at
+# /vmtest-scripts, and runs scripts/bench-guest.sh.
 #
 # A boot that fails (the guest did not finish, or the console shows a
 # splat: see its splats.txt) is recorded and the others still run; the
@@ -53,7 +60,7 @@ for k in base patched; do
 	kout=$(sed -n "s/^vmtest: built $k-bench: //p" "$log" | tail -1)
 	[ -n "$kout" ] || die "cannot tell where the $k bench kernel was built (log: $log)"
 	[ -x "$kout/bench/bench" ] ||
-		die "no runner at $kout/bench/bench: the build does not run scripts/build-bench.sh for the bench config yet"
+		die "no runner at $kout/bench/bench after the build (log: $log)"
 	bench_dir[$k]=$kout/bench
 	note "built $k (bench config): $kout"
 done

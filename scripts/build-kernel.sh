@@ -6,7 +6,9 @@
 # System.map and .config. With VMTEST_SELFTESTS=1 it also builds the tree's
 # own selftests against that kernel into OUT/selftests (scripts/build-selftests.sh),
 # in the same locked step: they need the variant's source tree and the
-# vmlinux and Module.symvers of this very build. One source worktree and one build directory per
+# vmlinux and Module.symvers of this very build. With the bench config it
+# builds the tree's bench runner into OUT/bench (scripts/build-bench.sh)
+# the same way. One source worktree and one build directory per
 # CONFIG are shared by all variants: switching variant rewrites only the files
 # that differ, make rebuilds only what depends on them, and ccache turns a
 # switch back into cache hits.
@@ -55,7 +57,14 @@ selftests_ok() {
 	[ "${VMTEST_SELFTESTS:-0}" = 1 ] || return 0
 	[ -f "$out/selftests/stamp" ] && [ "$(cat "$out/selftests/stamp")" = "$st_stamp" ]
 }
-if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$stamp" ] && [ -f "$out/bzImage" ] && selftests_ok; then
+# Likewise the bench runner, for the bench config only.
+bench_stamp="$stamp $(sha1sum <"$VMTEST_ROOT/scripts/build-bench.sh" | cut -c1-16)"
+bench_ok() {
+	[ "$config" = bench ] || return 0
+	[ -f "$out/bench/stamp" ] && [ "$(cat "$out/bench/stamp")" = "$bench_stamp" ]
+}
+if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$stamp" ] && [ -f "$out/bzImage" ] &&
+	selftests_ok && bench_ok; then
 	note "kernel $variant-$config is up to date ($(git -C "$repo" log -1 --format=%h "$commit"))"
 	echo "$out"
 	exit 0
@@ -103,5 +112,11 @@ if ! selftests_ok; then
 	phase selftests-build "$VMTEST_ROOT/scripts/build-selftests.sh" "$tree" "$build" \
 		"$out/vmlinux.btf" "$out/selftests"
 	echo "$st_stamp" >"$out/selftests/stamp"
+fi
+if ! bench_ok; then
+	rm -f "$out/bench/stamp"
+	phase bench-build "$VMTEST_ROOT/scripts/build-bench.sh" "$tree" "$build" \
+		"$out/vmlinux.btf" "$out/bench"
+	echo "$bench_stamp" >"$out/bench/stamp"
 fi
 echo "$out"

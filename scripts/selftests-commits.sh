@@ -5,11 +5,13 @@
 #   1. selftests/bpf: changes to tests the tree already has
 #   2. selftests/bpf: the new tests
 #   3. selftests/sched_ext: the new sched_ext test
+#   4. selftests/bpf: the benchmarks of bench/, registered in the tree's
+#      bench runner (scripts/overlay-bench.sh)
 # (each only when it has something; messages in selftests/commits/*.msg).
-# scripts/overlay-selftests.sh decides where each file goes. The author is
-# the series' (SERIES_AUTHOR_NAME/EMAIL, default the placeholder that
-# scripts/series.sh send replaces); dates are fixed, so the same files give
-# the same commits.
+# scripts/overlay-selftests.sh and scripts/overlay-bench.sh decide where
+# each file goes. The author is the series' (SERIES_AUTHOR_NAME/EMAIL,
+# default the placeholder that scripts/series.sh send replaces); dates are
+# fixed, so the same files give the same commits.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -42,3 +44,13 @@ mapfile -t changed < <(git -C "$wt" diff --name-only -- "$st/bpf"
 [ ${#changed[@]} -eq 0 ] || commit bpf-update.msg "${changed[@]}"
 commit bpf-new.msg "$st/bpf"
 commit sched_ext.msg "$st/sched_ext"
+
+# The benchmarks last, after everything of the tests is committed; left
+# out (with a warning) where their registration does not apply.
+rc=0
+"$VMTEST_ROOT/scripts/overlay-bench.sh" "$wt" || rc=$?
+case $rc in
+0) commit bench.msg "$st/bpf" ;;
+3) ;;
+*) exit "$rc" ;;
+esac
