@@ -6,10 +6,14 @@
  * The producers (run it with -p <CPUs - 1>) create and delete task storage
  * of another map in a loop (BPF_PROG_TEST_RUN of a bpf_loop()). A closer
  * thread, over and over: creates a task storage map, gives each of
- * --owners sleeping child processes an element in it, closes the map fd
- * and waits until bpf_local_storage_map_free() of that map has returned,
- * as seen by an fexit program. Reported per close: the time from close()
- * to the return of map_free (the map's free work waits for a kworker, and
+ * --owners sleeping child processes an element in it, deletes --deletes of
+ * those elements, closes the map fd right away and waits until
+ * bpf_local_storage_map_free() of that map has returned, as seen by an
+ * fexit program. The deletes leave frees of the map's own elements in
+ * flight when it is freed, which map_free must wait for (with deferred
+ * frees: the batches queued on every CPU); the elements still linked are
+ * freed by map_free itself. Reported per close: the time from close() to
+ * the return of map_free (the map's free work waits for a kworker, and
  * map_free for grace periods and for the frees still queued), and the time
  * in map_free alone, over the closes after the warm-up: those that ended
  * during the samples, and more until there are --min-closes.
@@ -32,10 +36,12 @@
 
 static struct {
 	int owners;
+	int deletes;	/* -1: half of the owners */
 	int loops;
 	int min_closes;
 } args = {
 	.owners = 16,
+	.deletes = -1,
 	.loops = 64,
 	.min_closes = 3,
 };
@@ -43,11 +49,14 @@ static struct {
 enum {
 	ARG_CLOSE_OWNERS = 13020,
 	ARG_CLOSE_MIN_CLOSES = 13021,
+	ARG_CLOSE_DELETES = 13022,
 };
 
 static const struct argp_option opts[] = {
 	{ "owners", ARG_CLOSE_OWNERS, "OWNERS", 0,
 	  "Tasks with an element in each map that is closed" },
+	{ "deletes", ARG_CLOSE_DELETES, "N", 0,
+	  "Elements of each map deleted right before its close (default: half of --owners)" },
 	{ "loops", ARG_LS_LOOPS, "LOOPS", 0,
 	  "Create + delete pairs per program run of the load (default 64)" },
 	{ "min-closes", ARG_CLOSE_MIN_CLOSES, "N", 0,
@@ -63,6 +72,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case ARG_LS_LOOPS:
 		args.loops = ls_parse_int(arg, 1, "loops", state);
+		break;
+	case ARG_CLOSE_DELETES:
+		args.deletes = ls_parse_int(arg, 0, "deletes", state);
 		break;
 	case ARG_CLOSE_MIN_CLOSES:
 		args.min_closes = ls_parse_int(arg, 1, "min-closes", state);
@@ -126,6 +138,14 @@ static int close_one(unsigned int seq)
 			return err;
 		}
 	}
+	for (i = 0; i < args.deletes; i++) {
+		if (bpf_map_delete_elem(fd, &ctx.pidfds[i])) {
+			err = -errno;
+			fprintf(stderr, "cannot delete an element: %s\n", strerror(-err));
+			close(fd);
+			return err;
+		}
+	}
 
 	__atomic_store_n(&bss->target_map, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&bss->free_exit_ns, 0, __ATOMIC_RELAXED);
@@ -174,6 +194,14 @@ static void setup(void)
 	int i;
 
 	setup_libbpf();
+	if (args.deletes < 0)
+		args.deletes = args.owners / 2;
+	if (args.deletes > args.owners) {
+		fprintf(stderr, "--deletes %d: more than the %d owners\n", args.deletes, args.owners);
+		exit(1);
+	}
+	printf("Map close: %d owners with an element, %d deleted right before each close\n",
+	       args.owners, args.deletes);
 	ctx.pidfds = calloc(args.owners, sizeof(*ctx.pidfds));
 	ctx.children = calloc(args.owners, sizeof(*ctx.children));
 	if (!ctx.pidfds || !ctx.children) {
