@@ -5,8 +5,10 @@
 # the bench config (no lockdep/KASAN), in alternating boots, then one
 # table, a JSON file and a plot (scripts/bench-report.py).
 #
-# Each round boots, for every vCPU count in BENCH_SMP, base then patched:
-# the first count runs every benchmark (scripts/bench-guest.sh), the others
+# Each round boots, for every vCPU count in BENCH_SMP, both kernels: base
+# first in odd rounds, patched first in even ones, so that a drift of the
+# host (another job starting or ending) does not favour one kernel. The
+# first count runs every benchmark (scripts/bench-guest.sh), the others
 # only map close latency. With the defaults a round is 2 x 3 boots.
 #
 #   BENCH_ROUNDS  rounds (default 5): each kernel's value is the mean of
@@ -71,7 +73,9 @@ for r in $(seq 1 "$rounds"); do
 	for smp in $smps; do
 		suite=map-close
 		[ "$smp" = "$first_smp" ] && suite=all
-		for k in base patched; do
+		order="base patched"
+		[ $((r % 2)) -eq 1 ] || order="patched base"
+		for k in $order; do
 			name=run-$k-$r-smp$smp
 			note "round $r/$rounds, $smp vCPUs: $k ($suite)"
 			rc=0

@@ -499,12 +499,13 @@ class BenchSh(unittest.TestCase):
             p = subprocess.run(["bash", os.path.join(scripts, "bench.sh")], env=env, capture_output=True, text=True)
             with open(os.path.join(root, "calls")) as f:
                 calls = [l.split()[:3] for l in f.read().splitlines()]
-            # Builds first, then per round and vCPU count: base, patched
+            # Builds first, then per round and vCPU count both kernels:
+            # base first in odd rounds, patched first in even ones
             self.assertEqual(calls, [["base", "2", "1"], ["patched", "2", "1"],
                                      ["base", "2", "0"], ["patched", "2", "0"],
                                      ["base", "4", "0"], ["patched", "4", "0"],
-                                     ["base", "2", "0"], ["patched", "2", "0"],
-                                     ["base", "4", "0"], ["patched", "4", "0"]])
+                                     ["patched", "2", "0"], ["base", "2", "0"],
+                                     ["patched", "4", "0"], ["base", "4", "0"]])
             with open(os.path.join(out, "run-base-1-smp4", "bench-round.json")) as f:
                 self.assertEqual(json.load(f), {"kernel": "base", "round": 1, "smp": 4, "suite": "map-close",
                                                 "vm_status": 0})
