@@ -56,7 +56,7 @@ static const struct argp_option opts[] = {
 	{ "owners", ARG_CLOSE_OWNERS, "OWNERS", 0,
 	  "Tasks with an element in each map that is closed" },
 	{ "deletes", ARG_CLOSE_DELETES, "N", 0,
-	  "Elements of each map deleted right before its close (default: half of --owners)" },
+	  "Elements deleted right before each close (default: half of the owners)" },
 	{ "loops", ARG_LS_LOOPS, "LOOPS", 0,
 	  "Create + delete pairs per program run of the load (default 64)" },
 	{ "min-closes", ARG_CLOSE_MIN_CLOSES, "N", 0,
@@ -197,7 +197,8 @@ static void setup(void)
 	if (args.deletes < 0)
 		args.deletes = args.owners / 2;
 	if (args.deletes > args.owners) {
-		fprintf(stderr, "--deletes %d: more than the %d owners\n", args.deletes, args.owners);
+		fprintf(stderr, "--deletes %d: more than the %d owners\n",
+			args.deletes, args.owners);
 		exit(1);
 	}
 	printf("Map close: %d owners with an element, %d deleted right before each close\n",
