@@ -32,6 +32,10 @@ fi
 
 # Tests exec /bin/bash (test_bprm_opts); the host's, from the /usr share.
 [ -e /bin/bash ] || [ ! -x /usr/bin/bash ] || ln -s /usr/bin/bash /bin/bash
+# test_local_storage copies /bin/rm to copy_of_rm and runs the copy: a
+# busybox applet link would copy busybox, which knows no applet of that
+# name (exit 127). The host's coreutils rm works under any name.
+[ ! -x /usr/bin/rm ] || ln -sf /usr/bin/rm /bin/rm
 
 # ttyS1 is the control channel to the host (NMI injection requests).
 [ -c /dev/ttyS1 ] && stty -F /dev/ttyS1 raw -echo 2>/dev/null
