@@ -47,8 +47,9 @@ files+=("$real"/test_maps.c "$real"/map_tests/*.c)
 
 # Programs they use: X.skel.h / X.lskel.h / X.subskel.h includes and
 # "X.bpf.o" files they open (the Makefile's X.skel.h-deps for linked ones).
-progs=$(grep -ohE '[A-Za-z0-9_]+\.(l|sub)?skel\.h|"[A-Za-z0-9_]+\.bpf\.o"' "${files[@]}" |
-	sed -E 's/"//g; s/\.(l|sub)?skel\.h$//; s/\.bpf\.o$//' | sort -u)
+# test_maps names its objects "./X.bpf.o".
+progs=$(grep -ohE '[A-Za-z0-9_]+\.(l|sub)?skel\.h|"(\./)?[A-Za-z0-9_]+\.bpf\.o"' "${files[@]}" |
+	sed -E 's/"//g; s|^\./||; s/\.(l|sub)?skel\.h$//; s/\.bpf\.o$//' | sort -u)
 for p in $progs; do
 	deps=$(sed -n "s/^$p\.skel\.h-deps := //p" "$real/Makefile")
 	for d in ${deps:-$p.bpf.o}; do
