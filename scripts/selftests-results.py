@@ -17,7 +17,8 @@
       Exit status 0 when the runs match the declarations, 1 otherwise.
 
 Outcomes: PASS, FAIL, SKIP, TIMEOUT (killed after the per-test timeout),
-NOTRUN (the guest stopped before the test ran).
+NOTRUN (the guest stopped before the test ran). compare also has a row
+TEST:splat per test that had a kernel splat on either kernel: SPLAT or none.
 """
 import argparse
 import fnmatch
@@ -178,15 +179,30 @@ def cmd_results(args):
     return 0
 
 
+def splat_rows(run):
+    """One row TEST:splat = SPLAT for each test a kernel splat was attributed
+    to (RUN/splats.json, scripts/scan-splats.py), but the deliberate ones."""
+    try:
+        splats = json.load(open(os.path.join(run, "splats.json")))["splats"]
+    except (OSError, ValueError, KeyError):
+        return {}
+    return {s["test"] + ":splat": "SPLAT" for s in splats if not s.get("expected")}
+
+
 def cmd_compare(args):
     base = json.load(open(os.path.join(args.base, "selftests.json")))["rows"]
     patched = json.load(open(os.path.join(args.patched, "selftests.json")))["rows"]
+    # A splat fails its test on that kernel (report.py) whatever the test
+    # itself said: it is an outcome to compare like the others.
+    base.update(splat_rows(args.base))
+    patched.update(splat_rows(args.patched))
     expected = parse_decls(args.expected, 2)
     known = parse_decls(args.known, 0)
     used = set()
     rows, bad = [], 0
     for key in sorted(set(base) | set(patched)):
-        b, p = base.get(key, "-"), patched.get(key, "-")
+        none = "none" if key.endswith(":splat") else "-"
+        b, p = base.get(key, none), patched.get(key, none)
         d = find_decl(expected, key)
         if d:
             used.add(d[0])
@@ -198,7 +214,7 @@ def cmd_compare(args):
         elif b != p:
             bad += 1
             rows.append((key, b, p, "UNDECLARED difference"))
-        elif b in ("FAIL", "TIMEOUT", "NOTRUN"):
+        elif b in ("FAIL", "TIMEOUT", "NOTRUN", "SPLAT"):
             k = find_decl(known, key)
             if k:
                 rows.append((key, b, p, "known failure: " + k[1]))

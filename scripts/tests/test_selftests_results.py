@@ -157,6 +157,24 @@ class SelftestsResults(unittest.TestCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn("MISMATCH", p.stdout)
 
+    def test_compare_splat_on_one_kernel_is_a_difference(self):
+        base, patched = self.two_runs()
+        self.declare("test_progs/task_kfunc/task_kfunc_obj_drop_with_kptr PASS FAIL patch 6\n")
+        self.results(base, "base")
+        self.results(patched, "patched")
+        with open(os.path.join(base, "splats.json"), "w") as f:
+            json.dump({"splats": [
+                {"test": "splat_selfcheck", "kind": "warning", "expected": True},
+                {"test": "test_progs/task_kfunc", "kind": "lockdep", "expected": False}]}, f)
+        p = self.run_script("compare", base, patched)
+        self.assertEqual(p.returncode, 1, p.stdout)
+        self.assertRegex(p.stdout, r"test_progs/task_kfunc:splat\s+SPLAT\s+none\s+UNDECLARED")
+        self.assertNotIn("splat_selfcheck", p.stdout)
+        self.declare("test_progs/task_kfunc/task_kfunc_obj_drop_with_kptr PASS FAIL patch 6\n"
+                     "test_progs/task_kfunc:splat SPLAT none the base kernel's bug\n")
+        p = self.run_script("compare", base, patched)
+        self.assertEqual(p.returncode, 0, p.stdout)
+
 
 if __name__ == "__main__":
     unittest.main()
