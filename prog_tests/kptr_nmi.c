@@ -23,7 +23,9 @@
  * report (put_task_struct_rcu_user() -> call_rcu() in NMI is unsafe, but
  * lockdep does not see it); last_ref_cgroup makes lockdep report
  * "inconsistent {INITIAL USE} -> {IN-NMI} usage" on &pool->lock from
- * bpf_cgroup_release() -> css_release() -> queue_work_on() in NMI.
+ * bpf_cgroup_release() -> css_release() -> queue_work_on() in NMI, and,
+ * with CONFIG_DEBUG_OBJECTS_WORK, already on debug_objects' obj_hash lock
+ * from css_release()'s INIT_WORK (seen 2026-11-24).
  *
  * Serial: NMIs and busy threads on every CPU.
  */
