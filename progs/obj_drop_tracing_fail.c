@@ -30,6 +30,15 @@ char _license[] SEC("license") = "GPL";
 
 #define NMI_UNSAFE_MSG "bpf_obj_drop cannot be used in tracing programs on types with NMI unsafe fields"
 
+/* bpf_obj_new() an object of struct TYPE and bpf_obj_drop() it. */
+#define NEW_AND_DROP(type)						\
+	do {								\
+		struct type *obj = bpf_obj_new(typeof(*obj));		\
+									\
+		if (obj)						\
+			bpf_obj_drop(obj);				\
+	} while (0)
+
 struct plain {
 	long v;
 };
@@ -89,13 +98,7 @@ SEC("tp_btf/task_newtask")
 __failure __msg(NMI_UNSAFE_MSG)
 int BPF_PROG(obj_drop_local_kptr, struct task_struct *task, u64 clone_flags)
 {
-	struct with_local_kptr *obj;
-
-	obj = bpf_obj_new(typeof(*obj));
-	if (!obj)
-		return 0;
-
-	bpf_obj_drop(obj);
+	NEW_AND_DROP(with_local_kptr);
 	return 0;
 }
 
@@ -103,13 +106,7 @@ SEC("tp_btf/task_newtask")
 __failure __msg(NMI_UNSAFE_MSG)
 int BPF_PROG(obj_drop_testmod_kptr, struct task_struct *task, u64 clone_flags)
 {
-	struct with_testmod_kptr *obj;
-
-	obj = bpf_obj_new(typeof(*obj));
-	if (!obj)
-		return 0;
-
-	bpf_obj_drop(obj);
+	NEW_AND_DROP(with_testmod_kptr);
 	return 0;
 }
 
@@ -117,13 +114,7 @@ SEC("tp_btf/task_newtask")
 __failure __msg(NMI_UNSAFE_MSG)
 int BPF_PROG(obj_drop_crypto_kptr, struct task_struct *task, u64 clone_flags)
 {
-	struct with_crypto_kptr *obj;
-
-	obj = bpf_obj_new(typeof(*obj));
-	if (!obj)
-		return 0;
-
-	bpf_obj_drop(obj);
+	NEW_AND_DROP(with_crypto_kptr);
 	return 0;
 }
 
@@ -131,13 +122,7 @@ SEC("tp_btf/task_newtask")
 __failure __msg(NMI_UNSAFE_MSG)
 int BPF_PROG(obj_drop_percpu_kptr, struct task_struct *task, u64 clone_flags)
 {
-	struct with_percpu_kptr *obj;
-
-	obj = bpf_obj_new(typeof(*obj));
-	if (!obj)
-		return 0;
-
-	bpf_obj_drop(obj);
+	NEW_AND_DROP(with_percpu_kptr);
 	return 0;
 }
 
@@ -145,13 +130,7 @@ SEC("tp_btf/task_newtask")
 __failure __msg(NMI_UNSAFE_MSG)
 int BPF_PROG(obj_drop_list_head, struct task_struct *task, u64 clone_flags)
 {
-	struct with_list_head *obj;
-
-	obj = bpf_obj_new(typeof(*obj));
-	if (!obj)
-		return 0;
-
-	bpf_obj_drop(obj);
+	NEW_AND_DROP(with_list_head);
 	return 0;
 }
 
@@ -159,13 +138,7 @@ SEC("tp_btf/task_newtask")
 __failure __msg(NMI_UNSAFE_MSG)
 int BPF_PROG(obj_drop_rb_root, struct task_struct *task, u64 clone_flags)
 {
-	struct with_rb_root *obj;
-
-	obj = bpf_obj_new(typeof(*obj));
-	if (!obj)
-		return 0;
-
-	bpf_obj_drop(obj);
+	NEW_AND_DROP(with_rb_root);
 	return 0;
 }
 
@@ -174,13 +147,7 @@ SEC("tp_btf/task_newtask")
 __failure __msg(NMI_UNSAFE_MSG)
 int BPF_PROG(obj_drop_list_node, struct task_struct *task, u64 clone_flags)
 {
-	struct list_elem *obj;
-
-	obj = bpf_obj_new(typeof(*obj));
-	if (!obj)
-		return 0;
-
-	bpf_obj_drop(obj);
+	NEW_AND_DROP(list_elem);
 	return 0;
 }
 
@@ -188,13 +155,7 @@ SEC("tp_btf/task_newtask")
 __failure __msg(NMI_UNSAFE_MSG)
 int BPF_PROG(obj_drop_rb_node, struct task_struct *task, u64 clone_flags)
 {
-	struct rb_elem *obj;
-
-	obj = bpf_obj_new(typeof(*obj));
-	if (!obj)
-		return 0;
-
-	bpf_obj_drop(obj);
+	NEW_AND_DROP(rb_elem);
 	return 0;
 }
 
@@ -205,12 +166,6 @@ SEC("tp_btf/task_newtask")
 __success
 int BPF_PROG(obj_drop_fwd_kptr, struct task_struct *task, u64 clone_flags)
 {
-	struct with_fwd_kptr *obj;
-
-	obj = bpf_obj_new(typeof(*obj));
-	if (!obj)
-		return 0;
-
-	bpf_obj_drop(obj);
+	NEW_AND_DROP(with_fwd_kptr);
 	return 0;
 }

@@ -15,7 +15,7 @@
 Recipients: To is bpf@vger.kernel.org for every message; Cc is what the
 base tree's scripts/get_maintainer.pl says for each patch (maintainers,
 reviewers and lists of every file it touches: bpf, cgroup, percpu, ...)
-plus the people named in its trailers (Originally-by: etc.), minus the
+plus the people named in its trailers (Suggested-by: etc.), minus the
 sender; the cover letter is Cc'd to the union. git send-email's own
 auto-Cc is switched off so that what is printed is exactly what is sent.
 """

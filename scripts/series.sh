@@ -68,7 +68,7 @@ export)
 		--no-signature --zero-commit --base=vmtest-base -o "$pdir" vmtest-base..series
 	python3 "$VMTEST_ROOT/scripts/series-changelogs.py" restore "$logs" "$pdir"
 	rm -f "$logs"
-	# Credits and links (Originally-by:, Link:) from scripts/series-trailers.
+	# Credits and links (Suggested-by:, Link:) from scripts/series-trailers.
 	python3 "$VMTEST_ROOT/scripts/series-send.py" trailers "$pdir"/[0-9][0-9][0-9][0-9]-*.patch
 	if [ -n "$old_subject" ]; then
 		python3 - "$cover" "$old_subject" "$old_body" <<'PY'
@@ -77,6 +77,9 @@ path, subject, body = sys.argv[1:4]
 s = open(path).read()
 s = s.replace("*** SUBJECT HERE ***", subject, 1)
 s = s.replace("*** BLURB HERE ***", body.strip("\n"), 1)
+# The diffstat's " create mode 100644 <path>" lines run past 75 columns
+# (checkpatch: COMMIT_LOG_LONG_LINE) and repeat what the patches say.
+s = "".join(l for l in s.splitlines(True) if not l.startswith(" create mode "))
 open(path, "w").write(s)
 PY
 	fi
@@ -84,14 +87,12 @@ PY
 	;;
 check)
 	rc=0
-	# checkpatch prints nothing for committed patches inside a git work tree.
-	# It calls Originally-by: (maintainer-tip.rst, see scripts/series-trailers)
-	# a non-standard signature: check copies without that line. The cover
-	# letter is not a patch. What checkpatch reports and upstream accepts
+	# checkpatch prints nothing for committed patches inside a git work tree:
+	# check copies. The cover letter is not a patch. What checkpatch reports and upstream accepts
 	# is listed, with the reason, in scripts/checkpatch-accepted.
 	cpdir=$(mktemp -d)
 	trap 'rm -rf "$cpdir"' EXIT
-	for f in $(ls "$pdir"/0*.patch | grep -v cover-letter); do grep -v '^Originally-by: ' "$f" >"$cpdir/${f##*/}"; done
+	for f in $(ls "$pdir"/0*.patch | grep -v cover-letter); do cp "$f" "$cpdir/"; done
 	(cd "$cpdir" && perl "$repo/scripts/checkpatch.pl" --strict --no-tree --show-types 0*.patch) |
 		python3 "$VMTEST_ROOT/scripts/checkpatch-filter.py" "$VMTEST_ROOT/scripts/checkpatch-accepted" || rc=1
 

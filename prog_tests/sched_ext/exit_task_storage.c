@@ -148,4 +148,5 @@ struct scx_test exit_task_storage = {
 	.run = run,
 	.cleanup = cleanup,
 };
+
 REGISTER_SCX_TEST(&exit_task_storage)

@@ -237,12 +237,12 @@ class SendEmailRoundTrip(unittest.TestCase):
         with open(os.path.join(ROOT, "scripts", "series-trailers"), encoding="utf-8") as f:
             rules = [l.split(" | ", 1) for l in f.read().split("\n")
                      if l.strip() and not l.startswith("#")]
-        self.assertTrue(any(t.startswith("Originally-by: Andrea Righi") for _, t in rules))
+        self.assertTrue(any(t.startswith("Suggested-by: Andrea Righi") for _, t in rules))
         self.assertTrue(any("sched-ext/scx/pull/3776" in t for _, t in rules))
         for subject, trailer in rules:
             m = by_subject[subject.strip()]
             self.assertIn("\n%s\n" % trailer.strip(), m.get_content().replace("\r\n", "\n"))
-            if trailer.startswith("Originally-by:"):
+            if trailer.startswith("Suggested-by:"):
                 self.assertIn(email.utils.parseaddr(trailer.split(":", 1)[1])[1], addrs(m["Cc"]))
         base = run(["git", "-C", self.repo, "rev-parse", "vmtest-base^{commit}"]).stdout.strip()
         self.assertIn("\nbase-commit: %s\n" % base,
