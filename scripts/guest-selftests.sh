@@ -17,6 +17,25 @@ mkdir -p "$out"
 # on its timeout cannot restore it: every test starts with the boot's.
 printk=$(cat /proc/sys/kernel/printk)
 
+# in_session WORKDIR TIMEOUT CMD...: run CMD in WORKDIR in a session of its
+# own, killed after TIMEOUT seconds, and return its exit status. Whatever
+# it left running is killed too: test_maps forks 100 children, and after a
+# timeout kill of test_maps alone they went on hammering maps through every
+# later test (and stalled RCU Tasks during the sched_ext runner). The test
+# keeps this subshell's pid through exec, so its session and process group
+# ids are that pid (a background job of this shell is no group leader, so
+# setsid does not fork).
+in_session() {
+	s_wd=$1 s_tmo=$2
+	shift 2
+	(cd "$s_wd" && exec setsid timeout -s KILL "$s_tmo" "$@") </dev/null &
+	sid=$!
+	wait $sid
+	s_rc=$?
+	kill -s KILL "-$sid" 2>/dev/null && echo "vmtest: killed what $* left running" >&2
+	return $s_rc
+}
+
 run() { # run RUNNER NAME WORKDIR CMD...
 	runner=$1 name=$2 wd=$3
 	shift 3
@@ -25,8 +44,8 @@ run() { # run RUNNER NAME WORKDIR CMD...
 	f=$out/$runner.$(echo "$name" | tr '/*' '_~')
 	echo "vmtest: test_start $runner/$name" >/dev/kmsg
 	echo "== $runner/$name"
-	# stdin: not the set file this loop reads
-	(cd "$wd" && timeout -s KILL "$tmo" "$@") </dev/null >"$f.log" 2>&1
+	# stdin (in_session): not the set file this loop reads
+	in_session "$wd" "$tmo" "$@" >"$f.log" 2>&1
 	rc=$?
 	[ $rc -eq 137 ] && rc=124 # SIGKILL from timeout
 	echo $rc >"$f.rc"
@@ -54,7 +73,7 @@ run_sched_ext() { # run_sched_ext NAME|all
 	current=
 	{
 		# shellcheck disable=SC2086 # $filter is empty or two words
-		(cd "$dir/sched_ext" && timeout -s KILL "$((tmo * 4))" ./runner $filter 2>&1 </dev/null)
+		in_session "$dir/sched_ext" "$((tmo * 4))" ./runner $filter 2>&1
 		echo "vmtest-rc $?"
 	} | while IFS= read -r line; do
 		# A test's own output can have TAP lines too (rt_stall prints
