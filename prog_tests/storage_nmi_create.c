@@ -24,7 +24,7 @@
  *   barn->lock or allocate, the fallback takes krcp->lock.
  *   seen: <to be filled>
  * - v1 sent these objects through the deferred list (no kfree_rcu()).
- *   mutants-pending/unpublished-kfree-rcu (v2 with kfree_rcu() back in
+ *   patches/mutants/unpublished-kfree-rcu (v2 with kfree_rcu() back in
  *   bpf_selem_free_unpublished()) must fail as base does.
  *   seen: <to be filled>
  * - v2: pass (patch 1: bpf_selem_free_unpublished() -> kfree_nolock()).

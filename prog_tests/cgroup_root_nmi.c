@@ -21,7 +21,7 @@
  *   seen: <to be filled>
  * - v1: fails, "root cgroup refs changed by NMI releases" about minus the
  *   number of NMI releases: percpu_ref_put_not_last() in NMI decremented
- *   the root's per-CPU count. mutants-pending/cgroup-put-ignores-no-ref
+ *   the root's per-CPU count. patches/mutants/cgroup-put-ignores-no-ref
  *   (v1's direct percpu_ref_put() in NMI for a css that is not dying) must
  *   fail the same way.
  *   seen: <to be filled>
