@@ -126,7 +126,8 @@ fi
 # One directory per run: console log, results and the guest's share.
 if [ -z "$run" ]; then
 	run=$VMTEST_CACHE/runs/$(date +%Y%m%d-%H%M%S)-$variant-$config-$$
-	ls -dt "$VMTEST_CACHE"/runs/*/ 2>/dev/null | tail -n +21 | xargs -r rm -rf
+	# Keep the newest 20 runs. No runs yet is not an error (pipefail).
+	{ ls -dt "$VMTEST_CACHE"/runs/*/ 2>/dev/null || true; } | tail -n +21 | xargs -r rm -rf
 fi
 mkdir -p "$run/share/bin" "$run/share/out"
 run=$(cd "$run" && pwd)
