@@ -15,6 +15,7 @@ Exit status: 0 when nothing failed, 1 otherwise.
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -30,12 +31,19 @@ def load_json(path):
 
 
 LOCKDEP_OFF = "turning off the locking correctness validator"
+# Every lockdep report turns lockdep off first (debug_locks_off() in
+# kernel/locking/lockdep.c) without saying so: the message above is printed
+# only when it runs out of resources. "suspicious RCU usage" leaves it on.
+LOCKDEP_REPORT = re.compile(
+    r"WARNING: (possible circular locking dependency detected|inconsistent lock state"
+    r"|possible irq lock inversion dependency detected|\S+-safe -> \S+-unsafe lock order detected"
+    r"|possible recursive locking detected|Nested lock was not taken|bad unlock balance detected"
+    r"|bad contention detected|held lock freed)|BUG: Invalid wait context")
 
 
 def lockdep_off_tests(log):
     """(test during which lockdep turned itself off, [that test and every
     test that started after it]), or None when it stayed on."""
-    import re
     marker = re.compile(r"vmtest: test_start (\S+)")
     current, off_in, tests = "boot", None, []
     try:
@@ -49,7 +57,7 @@ def lockdep_off_tests(log):
                 current = m.group(1)
                 if off_in:
                     tests.append(current)
-            elif off_in is None and LOCKDEP_OFF in line:
+            elif off_in is None and (LOCKDEP_OFF in line or LOCKDEP_REPORT.search(line)):
                 off_in = current
                 tests.append(current)
     return (off_in, tests) if off_in else None

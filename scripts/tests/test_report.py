@@ -58,6 +58,31 @@ class Report(unittest.TestCase):
         self.assertIn("not checked by lockdep", reasons["b"])
         self.assertIn("lockdep switched itself off during a", p.stdout)
 
+    def test_lockdep_report_turns_it_off_silently(self):
+        # What 7.3 prints: the report, and no "turning off" line.
+        console = ("[    1.0] vmtest: test_start a\n"
+                   "[    1.1] ================================\n"
+                   "[    1.1] WARNING: inconsistent lock state\n"
+                   "[    1.1] inconsistent {INITIAL USE} -> {IN-NMI} usage.\n"
+                   "[    1.3] vmtest: test_end a FAIL\n"
+                   "[    1.4] vmtest: test_start b\n"
+                   "[    1.5] vmtest: test_end b PASS\n")
+        results = {"tests": [{"name": "a", "result": "PASS"}, {"name": "b", "result": "PASS"}], "finished": True}
+        p, rep = self.report(results, console, ["a", "b"])
+        reasons = {t["name"]: t["reason"] for t in rep["tests"]}
+        self.assertIn("not checked by lockdep", reasons["b"])
+
+    def test_suspicious_rcu_leaves_lockdep_on(self):
+        console = ("[    1.0] vmtest: test_start a\n"
+                   "[    1.1] WARNING: suspicious RCU usage\n"
+                   "[    1.3] vmtest: test_end a FAIL\n"
+                   "[    1.4] vmtest: test_start b\n"
+                   "[    1.5] vmtest: test_end b PASS\n")
+        results = {"tests": [{"name": "a", "result": "PASS"}, {"name": "b", "result": "PASS"}], "finished": True}
+        p, rep = self.report(results, console, ["a", "b"])
+        reasons = {t["name"]: t["reason"] for t in rep["tests"]}
+        self.assertNotIn("not checked by lockdep", reasons["b"])
+
 
 if __name__ == "__main__":
     unittest.main()
