@@ -35,7 +35,9 @@
  *   survive, "css_release() inside the program's put" fails.
  *   drop: the program does not load ("bpf_obj_drop cannot be used in
  *   tracing programs on types with NMI unsafe fields").
- *   seen: <to be filled>
+ *   seen (2026-12-05, TCG): release hangs the guest as soon as it arms the
+ *   program: no output, the harness stopped the guest as wedged (lockdep
+ *   had been turned off by an earlier test's report in that boot).
  * - v1 (deferred only in NMI) and patches/mutants/cgroup-put-direct-irqsoff
  *   (a dying css put directly with IRQs disabled): both subtests as release
  *   on base (drop loads there).

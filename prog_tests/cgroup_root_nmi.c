@@ -18,7 +18,7 @@
  * Expected:
  * - base (7.3): pass (bpf_cgroup_release() is cgroup_put() -> css_put(),
  *   which honours CSS_NO_REF).
- *   seen: <to be filled>
+ *   seen (2026-12-05, TCG, host-injected NMIs): pass.
  * - v1: fails, "root cgroup refs changed by NMI releases" about minus the
  *   number of NMI releases: percpu_ref_put_not_last() in NMI decremented
  *   the root's per-CPU count. patches/mutants/cgroup-put-ignores-no-ref

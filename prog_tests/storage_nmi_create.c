@@ -22,7 +22,9 @@
  *   kfree_rcu()), and possibly a lockdep "inconsistent {INITIAL USE} ->
  *   {IN-NMI} usage" report from kvfree_call_rcu(): the sheaf path may take
  *   barn->lock or allocate, the fallback takes krcp->lock.
- *   seen: <to be filled>
+ *   seen (2026-12-05, TCG, host-injected NMIs): "kfree_rcu() called in NMI:
+ *   actual 20", all 20 failed creates -EDEADLK, in 8 s (lockdep had been
+ *   turned off by an earlier test's report in that boot).
  * - v1 sent these objects through the deferred list (no kfree_rcu()).
  *   patches/mutants/unpublished-kfree-rcu (v2 with kfree_rcu() back in
  *   bpf_selem_free_unpublished()) must fail as base does.
