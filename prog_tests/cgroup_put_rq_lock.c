@@ -129,7 +129,9 @@ static void run_put(enum put_kind kind, const char *path)
 	       skel->data->release_cpu, skel->bss->released, skel->bss->css_released,
 	       skel->bss->css_released_in_prog);
 	printf("bpf_obj_new() failures %ld\n", skel->bss->nr_alloc_failed);
-	ASSERT_EQ(skel->bss->released, 1, "last reference put in sched_switch");
+	ASSERT_EQ(skel->bss->released, 1, "reference put in sched_switch");
+	/* Nobody took a reference meanwhile: the program's put is the last */
+	ASSERT_EQ(skel->data->ref_at_put, 1, "count right before the program's put");
 	ASSERT_EQ(skel->bss->css_released, 1, "css_release() ran");
 	ASSERT_EQ(skel->bss->css_released_in_prog, 0, "css_release() inside the program's put");
 out:

@@ -3,8 +3,9 @@
  * NMIs for tests whose BPF programs must run in NMI context.
  *
  * The source is a hardware cycles perf event on every online CPU, whose
- * overflow interrupt is an NMI (x86), running the test's SEC("perf_event")
- * program: the same as prog_tests/lru_lock_nmi.c. A machine without a PMU
+ * overflow interrupt is an NMI on x86_64 (the only architecture where it is
+ * used), running the test's SEC("perf_event") program: the same as
+ * prog_tests/lru_lock_nmi.c. A machine without a PMU
  * (QEMU without KVM, many CI guests) has no such event. There, and only
  * when the environment says a test harness offers one, NMIs come from the
  * harness instead: VMTEST_NMI_CTL names a character device (a virtual
@@ -225,6 +226,18 @@ static inline int nmi_source_init(struct nmi_source *src, struct bpf_program *pe
 	if (tp_prog)
 		bpf_program__set_autoattach(tp_prog, false);
 
+#if !defined(__x86_64__)
+	/*
+	 * Elsewhere the overflow interrupt of a perf event need not be an NMI
+	 * (arm64 without pseudo-NMIs, s390, riscv), and nmi_handler is x86's:
+	 * no NMI source.
+	 */
+	bpf_program__set_autoload(perf_prog, false);
+	if (tp_prog)
+		bpf_program__set_autoload(tp_prog, false);
+	printf("nmi_source: NMIs from perf events only on x86_64: no NMIs\n");
+	return -EOPNOTSUPP;
+#endif
 	fd = nmi_source_perf_open(0);
 	if (fd >= 0) {
 		close(fd);

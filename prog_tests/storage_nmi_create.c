@@ -41,6 +41,17 @@
 #define MAX_SECS 10
 #define ERR_TARGET 20
 
+/* Runs of @prog skipped because it was already running on that CPU */
+static long recursion_misses(struct bpf_program *prog)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_prog_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+		return -1;
+	return info.recursion_misses;
+}
+
 void serial_test_storage_nmi_create(void)
 {
 	struct nmi_source src = { .ctl_fd = -1 };
@@ -85,6 +96,9 @@ void serial_test_storage_nmi_create(void)
 	ASSERT_GT(skel->bss->nr_anchored, 0, "threads with anchor storage");
 	ASSERT_GT(skel->bss->nr_err_path, 0, "NMI creates that failed after allocating");
 	ASSERT_EQ(skel->bss->nr_kfree_rcu_in_nmi, 0, "kfree_rcu() called in NMI");
+	/* A skipped run of either counter could hide a kfree_rcu() in NMI */
+	ASSERT_EQ(recursion_misses(skel->progs.kvfree_call_rcu_entry), 0, "kvfree_call_rcu_entry missed");
+	ASSERT_EQ(recursion_misses(skel->progs.update_exit), 0, "update_exit missed");
 out:
 	nmi_source_cleanup(&src);
 	storage_nmi_create__destroy(skel);

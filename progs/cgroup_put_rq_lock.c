@@ -47,6 +47,7 @@ __u64 ref_mode;			/* percpu_count_ptr & (ATOMIC | DEAD) */
 long ref_count;			/* percpu_ref_data::count */
 
 bool armed;			/* sched_switch: take the reference and put it */
+long ref_at_put = -1;		/* the cgroup's count right before that put */
 int released;			/* the program put it */
 int release_cpu = -1;		/* on this CPU ... */
 bool releasing;			/* ... and is inside the put right now */
@@ -111,6 +112,7 @@ int BPF_PROG(switch_release, bool preempt, struct task_struct *prev,
 	cgrp = take_victim();
 	if (!cgrp)
 		return 0;
+	ref_at_put = BPF_CORE_READ(cgrp, self.refcnt.data, count.counter);
 	release_cpu = bpf_get_smp_processor_id();
 	releasing = true;
 	bpf_cgroup_release(cgrp);	/* the cgroup's last reference */
@@ -141,6 +143,7 @@ int BPF_PROG(switch_drop, bool preempt, struct task_struct *prev,
 	}
 	cgrp = take_victim();
 	if (cgrp) {
+		ref_at_put = BPF_CORE_READ(cgrp, self.refcnt.data, count.counter);
 		cgrp = bpf_kptr_xchg(&h->cgrp, cgrp);
 		if (cgrp)	/* h is new: never */
 			bpf_cgroup_release(cgrp);
