@@ -96,9 +96,10 @@ void serial_test_storage_nmi_create(void)
 	ASSERT_GT(skel->bss->nr_anchored, 0, "threads with anchor storage");
 	ASSERT_GT(skel->bss->nr_err_path, 0, "NMI creates that failed after allocating");
 	ASSERT_EQ(skel->bss->nr_kfree_rcu_in_nmi, 0, "kfree_rcu() called in NMI");
-	/* A skipped run of either counter could hide a kfree_rcu() in NMI */
+	/* A skipped run could hide a kfree_rcu() in NMI (update_exit may miss
+	 * some: it only has to see one failed create)
+	 */
 	ASSERT_EQ(recursion_misses(skel->progs.kvfree_call_rcu_entry), 0, "kvfree_call_rcu_entry missed");
-	ASSERT_EQ(recursion_misses(skel->progs.update_exit), 0, "update_exit missed");
 out:
 	nmi_source_cleanup(&src);
 	storage_nmi_create__destroy(skel);
