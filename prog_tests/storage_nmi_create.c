@@ -99,7 +99,8 @@ void serial_test_storage_nmi_create(void)
 	/* A skipped run could hide a kfree_rcu() in NMI (update_exit may miss
 	 * some: it only has to see one failed create)
 	 */
-	ASSERT_EQ(recursion_misses(skel->progs.kvfree_call_rcu_entry), 0, "kvfree_call_rcu_entry missed");
+	ASSERT_EQ(recursion_misses(skel->progs.kvfree_call_rcu_entry), 0,
+		  "kvfree_call_rcu_entry missed");
 out:
 	nmi_source_cleanup(&src);
 	storage_nmi_create__destroy(skel);
