@@ -41,11 +41,15 @@
  * - v1 (deferred only in NMI) and patches/mutants/cgroup-put-direct-irqsoff
  *   (a dying css put directly with IRQs disabled): both subtests as release
  *   on base (drop loads there).
- *   seen: <to be filled>
+ *   seen (2026-12-05, the mutant, lockdep on): release: lockdep "possible
+ *   circular locking dependency detected" (&pool->lock taken under
+ *   rq->__lock by queue_work_on() in the program's bpf_cgroup_put(),
+ *   against &pool->lock -> &p->pi_lock -> rq->__lock), then the guest
+ *   hangs and is stopped as wedged.
  * - v2: pass. With IRQs disabled the put of a dying css is counted in
  *   css->deferred_puts and done by bpf_defer_call() from an irq_work: the
  *   program's put returns, css_release() runs afterwards, outside it.
- *   seen: <to be filled>
+ *   seen (2026-12-05): pass (both subtests), twice.
  *
  * Serial: the sched_switch program runs on every CPU, and base deadlocks.
  */

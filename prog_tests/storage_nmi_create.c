@@ -28,9 +28,10 @@
  * - v1 sent these objects through the deferred list (no kfree_rcu()).
  *   patches/mutants/unpublished-kfree-rcu (v2 with kfree_rcu() back in
  *   bpf_selem_free_unpublished()) must fail as base does.
- *   seen: <to be filled>
+ *   seen (2026-12-05): fails, "kfree_rcu() called in NMI: actual 22"; no
+ *   lockdep report in that boot, so the counter is what catches it.
  * - v2: pass (patch 1: bpf_selem_free_unpublished() -> kfree_nolock()).
- *   seen: <to be filled>
+ *   seen (2026-12-05): pass, twice.
  *
  * Serial: NMIs and busy threads on every CPU.
  */
