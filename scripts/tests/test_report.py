@@ -45,44 +45,35 @@ class Report(unittest.TestCase):
         self.assertEqual(p.returncode, 1)
         self.assertIn("guest", [t["name"] for t in rep["tests"] if t["outcome"] == "FAIL"])
 
-    def test_lockdep_off_marks_later_tests(self):
-        console = ("[    1.0] vmtest: test_start a\n"
-                   "[    1.1] WARNING: possible recursive locking detected\n"
-                   "[    1.2] turning off the locking correctness validator.\n"
-                   "[    1.3] vmtest: test_end a FAIL\n"
-                   "[    1.4] vmtest: test_start b\n"
-                   "[    1.5] vmtest: test_end b PASS\n")
+    def two_tests(self, splat_in_a):
+        """Report of tests a and b, with the kernel log lines SPLAT_IN_A
+        printed while a ran: (report.py stdout, b's reason)."""
+        console = "[    1.0] vmtest: test_start a\n"
+        console += "".join("[    1.1] %s\n" % line for line in splat_in_a)
+        console += ("[    1.3] vmtest: test_end a FAIL\n"
+                    "[    1.4] vmtest: test_start b\n"
+                    "[    1.5] vmtest: test_end b PASS\n")
         results = {"tests": [{"name": "a", "result": "PASS"}, {"name": "b", "result": "PASS"}], "finished": True}
         p, rep = self.report(results, console, ["a", "b"])
         reasons = {t["name"]: t["reason"] for t in rep["tests"]}
-        self.assertIn("not checked by lockdep", reasons["b"])
-        self.assertIn("lockdep switched itself off during a", p.stdout)
+        return p.stdout, reasons["b"]
+
+    def test_lockdep_off_marks_later_tests(self):
+        out, b = self.two_tests(["WARNING: possible recursive locking detected",
+                                 "turning off the locking correctness validator."])
+        self.assertIn("not checked by lockdep", b)
+        self.assertIn("lockdep switched itself off during a", out)
 
     def test_lockdep_report_turns_it_off_silently(self):
         # What 7.3 prints: the report, and no "turning off" line.
-        console = ("[    1.0] vmtest: test_start a\n"
-                   "[    1.1] ================================\n"
-                   "[    1.1] WARNING: inconsistent lock state\n"
-                   "[    1.1] inconsistent {INITIAL USE} -> {IN-NMI} usage.\n"
-                   "[    1.3] vmtest: test_end a FAIL\n"
-                   "[    1.4] vmtest: test_start b\n"
-                   "[    1.5] vmtest: test_end b PASS\n")
-        results = {"tests": [{"name": "a", "result": "PASS"}, {"name": "b", "result": "PASS"}], "finished": True}
-        p, rep = self.report(results, console, ["a", "b"])
-        reasons = {t["name"]: t["reason"] for t in rep["tests"]}
-        self.assertIn("not checked by lockdep", reasons["b"])
+        _, b = self.two_tests(["================================",
+                               "WARNING: inconsistent lock state",
+                               "inconsistent {INITIAL USE} -> {IN-NMI} usage."])
+        self.assertIn("not checked by lockdep", b)
 
     def test_suspicious_rcu_leaves_lockdep_on(self):
-        console = ("[    1.0] vmtest: test_start a\n"
-                   "[    1.1] WARNING: suspicious RCU usage\n"
-                   "[    1.3] vmtest: test_end a FAIL\n"
-                   "[    1.4] vmtest: test_start b\n"
-                   "[    1.5] vmtest: test_end b PASS\n")
-        results = {"tests": [{"name": "a", "result": "PASS"}, {"name": "b", "result": "PASS"}], "finished": True}
-        p, rep = self.report(results, console, ["a", "b"])
-        reasons = {t["name"]: t["reason"] for t in rep["tests"]}
-        self.assertNotIn("not checked by lockdep", reasons["b"])
-
+        _, b = self.two_tests(["WARNING: suspicious RCU usage"])
+        self.assertNotIn("not checked by lockdep", b)
 
 if __name__ == "__main__":
     unittest.main()
