@@ -75,5 +75,6 @@ class Report(unittest.TestCase):
         _, b = self.two_tests(["WARNING: suspicious RCU usage"])
         self.assertNotIn("not checked by lockdep", b)
 
+
 if __name__ == "__main__":
     unittest.main()
