@@ -93,8 +93,8 @@ static bool wait_last_ref(struct cgroup_put_rq_lock *skel)
 static void run_put(enum put_kind kind, const char *path)
 {
 	struct cgroup_put_rq_lock *skel;
-	bool removed = false;
-	__u64 cgid = 0;
+	bool created = false, removed = false;
+	__u64 cgid;
 	int fd;
 
 	skel = cgroup_put_rq_lock__open();
@@ -111,6 +111,7 @@ static void run_put(enum put_kind kind, const char *path)
 	if (!ASSERT_OK_FD(fd, "create cgroup"))
 		goto out;
 	close(fd);
+	created = true;
 	cgid = get_cgroup_id(path);
 	if (!ASSERT_NEQ(cgid, 0, "cgroup id"))
 		goto out;
@@ -140,7 +141,7 @@ static void run_put(enum put_kind kind, const char *path)
 	ASSERT_EQ(skel->bss->css_released_in_prog, 0, "css_release() inside the program's put");
 out:
 	cgroup_put_rq_lock__destroy(skel);
-	if (cgid && !removed)
+	if (created && !removed)
 		remove_cgroup(path);
 }
 

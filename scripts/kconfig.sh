@@ -22,6 +22,16 @@ make -s -C "$tree" O="$build" KCONFIG_CONFIG="$cand" KCONFIG_ALLCONFIG="$merged"
 make -s -C "$tree" O="$build" KCONFIG_CONFIG="$cand" olddefconfig >>"$build/kconfig.log" 2>&1 ||
 	{ cat "$build/kconfig.log" >&2; die "olddefconfig failed in $build"; }
 
+# A later fragment may change what an earlier one asked for (the build
+# matrix turns options off): only the last setting of each option counts,
+# as with the tree's scripts/kconfig/merge_config.sh.
+last_setting() {
+	awk '{ opt = /^#/ ? $2 : substr($0, 1, index($0, "=") - 1) }
+	     !(opt in last) { order[++n] = opt }
+	     { last[opt] = $0 }
+	     END { for (i = 1; i <= n; i++) print last[order[i]] }'
+}
+
 missing=()
 while IFS= read -r line; do
 	case "$line" in
@@ -34,7 +44,7 @@ while IFS= read -r line; do
 		grep -q "^$opt=" "$cand" && missing+=("$line (got: $(grep "^$opt=" "$cand"))")
 		;;
 	esac
-done < <(grep -hE '^(CONFIG_|# CONFIG_.* is not set)' "$@")
+done < <(grep -hE '^(CONFIG_|# CONFIG_.* is not set)' "$@" | last_setting)
 
 if [ ${#missing[@]} -gt 0 ]; then
 	printf 'vmtest: error: config option not set as asked: %s\n' "${missing[@]}" >&2

@@ -26,6 +26,10 @@
 #                                the objects the series touches and the users
 #                                of the headers it changes (BISECT_TARGETS),
 #                                or the whole kernel with BISECT_FULL=1.
+#                                Then links every prefix under each config of
+#                                the build matrix (scripts/series-matrix.sh:
+#                                JIT off, cgroups off, PREEMPT_RT, UP;
+#                                SERIES_MATRIX=none skips it).
 #                                Fails on any checkpatch report, build error
 #                                or compiler warning.
 set -euo pipefail
@@ -128,6 +132,11 @@ check)
 			rc=1
 		fi
 	done
+	# The same prefixes linked under the lean configs of the build matrix
+	# (JIT off, cgroups off, PREEMPT_RT, UP): scripts/series-matrix.sh.
+	if [ "${SERIES_MATRIX:-}" != none ]; then
+		"$VMTEST_ROOT/scripts/series-matrix.sh" "$repo" || rc=1
+	fi
 	exit $rc
 	;;
 send)

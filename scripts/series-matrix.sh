@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# series-matrix.sh: link every prefix of the series under each config of a
+# build matrix (bisectability across configs; scripts/series.sh check runs
+# it). A config is the lean kernel-config/matrix.config plus one
+# kernel-config/matrix-NAME.config fragment:
+#
+#   lean         matrix.config alone (x86_64, SMP, JIT, cgroups, BPF LSM)
+#   jit-off      CONFIG_BPF_JIT=n (v1's link failure: cpumask.o is JIT-only)
+#   cgroups-off  CONFIG_CGROUPS=n
+#   rt           CONFIG_PREEMPT_RT=y
+#   up           CONFIG_SMP=n
+#
+# For each config the base tree is built first (vmlinux): a config that
+# does not build there is reported and skipped, and the base build's
+# warnings are the ones the series may keep. Then every commit of the
+# series, in order, builds vmlinux in the same build directory (make
+# rebuilds what the commit changed; commits that touch only tools/ are
+# skipped). A prefix fails on a build error or on a compiler, linker or
+# objtool warning the base build did not give.
+#
+#   SERIES_MATRIX   the configs (default: all five above)
+#
+# The debug and bench configs are the harness's own: vmtest.sh builds the
+# whole kernel for them, and series.sh check builds the touched objects of
+# every prefix with the debug config.
+#
+# Usage: series-matrix.sh REPO   (REPO: the fetched base tree)
+# Exits non-zero when any config or prefix fails.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+repo=$1
+srcdir=$(dirname "$repo")
+configs=${SERIES_MATRIX:-lean jit-off cgroups-off rt up}
+jobs=${VMTEST_JOBS:-$(($(nproc) + 1))}
+tree=$srcdir/matrix
+
+for cfg in $configs; do
+	[ "$cfg" = lean ] || [ -f "$VMTEST_ROOT/kernel-config/matrix-$cfg.config" ] ||
+		die "unknown matrix config '$cfg' (no kernel-config/matrix-$cfg.config)"
+done
+
+exec 9>"$srcdir/matrix.lock"
+flock 9
+
+cc=gcc
+if command -v ccache >/dev/null 2>&1 && [ -z "${VMTEST_NO_CCACHE:-}" ]; then
+	export CCACHE_DIR=${CCACHE_DIR:-$VMTEST_CACHE/ccache}
+	cc="ccache gcc"
+fi
+
+patched=$("$VMTEST_ROOT/scripts/apply-series.sh" "$repo" patched)
+base=$(git -C "$repo" rev-parse "vmtest-base^{commit}")
+git -C "$repo" worktree prune
+[ -d "$tree" ] || git -C "$repo" worktree add -q --detach "$tree" "$base" >&2
+
+# The warnings of a build log, without line and column numbers (the series
+# moves code) and without make's and ccache's decoration.
+warnings() {
+	grep -E '(warning|error): ' "$1" | sed -E 's/:[0-9]+(:[0-9]+)?:/:/g' | sort -u
+}
+
+# build CONFIG LOG: vmlinux of the tree's current commit
+build() {
+	# shellcheck disable=SC2086 # cc is a command with its argument
+	make -C "$tree" O="$srcdir/build-matrix-$1" -j"$jobs" CC="$cc" HOSTCC=gcc vmlinux >"$2" 2>&1
+}
+
+rc=0
+ok_configs=()
+git -C "$tree" checkout -q -f --detach "$base"
+for cfg in $configs; do
+	build_dir=$srcdir/build-matrix-$cfg
+	frags=("$VMTEST_ROOT/kernel-config/matrix.config")
+	[ "$cfg" = lean ] || frags+=("$VMTEST_ROOT/kernel-config/matrix-$cfg.config")
+	if ! "$VMTEST_ROOT/scripts/kconfig.sh" "$tree" "$build_dir" "${frags[@]}"; then
+		note "error: matrix config $cfg: cannot make its .config"
+		rc=1
+		continue
+	fi
+	log=$build_dir/matrix-base.log
+	start=$SECONDS
+	if ! build "$cfg" "$log"; then
+		note "error: matrix config $cfg: the base tree does not build (log: $log)"
+		grep -E ' (error|warning): ' "$log" | head -5 | sed 's/^/vmtest:   /' >&2
+		rc=1
+		continue
+	fi
+	warnings "$log" >"$build_dir/matrix-base.warnings"
+	note "$cfg: base builds ($((SECONDS - start)) s, $(wc -l <"$build_dir/matrix-base.warnings") warning(s) of its own)"
+	ok_configs+=("$cfg")
+done
+[ ${#ok_configs[@]} -gt 0 ] || die "no matrix config builds on the base tree"
+
+for c in $(git -C "$repo" rev-list --reverse "$base..$patched"); do
+	what=$(git -C "$repo" log -1 --format='%h %s' "$c")
+	if git -C "$repo" diff --quiet "$c^" "$c" -- . ':(exclude)tools'; then
+		note "only tools/, not built: $what"
+		continue
+	fi
+	git -C "$tree" checkout -q -f --detach "$c"
+	for cfg in "${ok_configs[@]}"; do
+		build_dir=$srcdir/build-matrix-$cfg
+		log=$build_dir/matrix-$(git -C "$repo" rev-parse --short "$c").log
+		start=$SECONDS
+		if ! build "$cfg" "$log"; then
+			note "error: $cfg: does not build: $what (log: $log)"
+			grep -E '(error|warning): ' "$log" | head -5 | sed 's/^/vmtest:   /' >&2
+			rc=1
+		elif new=$(warnings "$log" | comm -23 - "$build_dir/matrix-base.warnings") && [ -n "$new" ]; then
+			note "error: $cfg: new warnings: $what (log: $log)"
+			echo "$new" | head -5 | sed 's/^/vmtest:   /' >&2
+			rc=1
+		else
+			note "$cfg: builds ($((SECONDS - start)) s): $what"
+		fi
+	done
+done
+exit $rc
