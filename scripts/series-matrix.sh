@@ -49,7 +49,9 @@ if command -v ccache >/dev/null 2>&1 && [ -z "${VMTEST_NO_CCACHE:-}" ]; then
 	cc="ccache gcc"
 fi
 
-patched=$("$VMTEST_ROOT/scripts/apply-series.sh" "$repo" patched)
+# apply-series.sh works in the shared scratch worktree: under the build lock
+# of vmtest.sh, so that a build running meanwhile is not disturbed.
+patched=$(flock "$srcdir/build.lock" "$VMTEST_ROOT/scripts/apply-series.sh" "$repo" patched)
 base=$(git -C "$repo" rev-parse "vmtest-base^{commit}")
 git -C "$repo" worktree prune
 [ -d "$tree" ] || git -C "$repo" worktree add -q --detach "$tree" "$base" >&2

@@ -103,7 +103,7 @@ check)
 
 	config=$srcdir/build-debug/.config
 	[ -f "$config" ] || die "no debug kernel config yet: run ./vmtest.sh --build-only first"
-	patched=$("$VMTEST_ROOT/scripts/apply-series.sh" "$repo" patched)
+	patched=$(flock "$srcdir/build.lock" "$VMTEST_ROOT/scripts/apply-series.sh" "$repo" patched)
 	tree=$srcdir/bisect build=$srcdir/build-bisect
 	git -C "$repo" worktree prune
 	[ -d "$tree" ] || git -C "$repo" worktree add -q --detach "$tree" vmtest-base >&2
