@@ -9,6 +9,9 @@
 #                 (the extra boots with more vCPUs)
 #   BENCH_WARMUP, BENCH_SECS   bench -w and -d
 #   BENCH_TT_PROCS             local-storage-tasks-trace --nr_procs
+#   BENCH_KCONFIG the kernel's .config: libbpf needs it for the programs'
+#                 CONFIG_* externs (bpf_in_nmi() and friends) and the bench
+#                 config has no /proc/config.gz (IKCONFIG)
 #   BENCH_OUTDIR, BENCH_KMSG, BENCH_NCPU   results and markers, and the CPU
 #                 count (default: the guest's), for tests on the host
 #
@@ -30,6 +33,10 @@ tt_procs=${BENCH_TT_PROCS:-1000}
 out=${BENCH_OUTDIR:-/vmtest/out/bench}
 kmsg=${BENCH_KMSG:-/dev/kmsg}
 mkdir -p "$out"
+# libbpf reads /boot/config-$(uname -r) before /proc/config.gz
+if [ ! -e /proc/config.gz ] && [ -n "${BENCH_KCONFIG:-}" ]; then
+	mkdir -p /boot && cp "$BENCH_KCONFIG" "/boot/config-$(uname -r)"
+fi
 ncpu=${BENCH_NCPU:-$(grep -c ^processor /proc/cpuinfo)}
 {
 	echo "kernel $(uname -r)"

@@ -28,8 +28,9 @@
 # The runner has the series' benchmarks on base too: every variant's tree
 # gets them from scripts/overlay-bench.sh. Each boot then shares that
 # directory read-only at /bench (the skeletons carry the BPF objects, so
-# the runner needs no other file) and this repository's scripts/ at
-# /vmtest-scripts, and runs scripts/bench-guest.sh.
+# the runner needs no other file), the kernel's build output at /kernel
+# (for its .config) and this repository's scripts/ at /vmtest-scripts, and
+# runs scripts/bench-guest.sh.
 #
 # A boot that fails (the guest did not finish, or the console shows a
 # splat: see its splats.txt) is recorded and the others still run; the
@@ -54,7 +55,7 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 ls -d "$out"/run-* >/dev/null 2>&1 && die "$out holds an earlier run's rounds: use a new BENCH_OUT"
 
-declare -A bench_dir
+declare -A bench_dir kernel_dir
 for k in base patched; do
 	log=$out/build-$k.log
 	"$VMTEST_ROOT/vmtest.sh" --kernel "$k" --config bench --build-only >"$log" 2>&1 ||
@@ -64,6 +65,7 @@ for k in base patched; do
 	[ -x "$kout/bench/bench" ] ||
 		die "no runner at $kout/bench/bench after the build (log: $log)"
 	bench_dir[$k]=$kout/bench
+	kernel_dir[$k]=$kout
 	note "built $k (bench config): $kout"
 done
 
@@ -81,8 +83,9 @@ for r in $(seq 1 "$rounds"); do
 			rc=0
 			"$VMTEST_ROOT/vmtest.sh" --kernel "$k" --config bench --accel "$accel" --smp "$smp" \
 				--timeout 3600 --run-dir "$out/$name" \
-				--share "${bench_dir[$k]}:/bench" --share "$VMTEST_ROOT/scripts:/vmtest-scripts" -- \
-				env BENCH_BIN=/bench/bench BENCH_SUITE="$suite" BENCH_SECS="$secs" \
+				--share "${bench_dir[$k]}:/bench" --share "${kernel_dir[$k]}:/kernel" \
+				--share "$VMTEST_ROOT/scripts:/vmtest-scripts" -- \
+				env BENCH_BIN=/bench/bench BENCH_KCONFIG=/kernel/.config BENCH_SUITE="$suite" BENCH_SECS="$secs" \
 				BENCH_WARMUP="$warmup" sh /vmtest-scripts/bench-guest.sh \
 				>"$out/$name.log" 2>&1 || rc=$?
 			mkdir -p "$out/$name"

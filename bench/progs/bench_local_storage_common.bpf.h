@@ -18,6 +18,11 @@ struct storage {
 	__u8 data[64];
 };
 
+/* The counts of one bpf_loop(). Callers add them up without branching on
+ * them: a branch would make the verifier track their exact values through
+ * every iteration of the callback (the loop then never converges: "The
+ * sequence of 8193 jumps is too complex").
+ */
 struct ls_loop_ctx {
 	long ok;
 	long errs;
@@ -59,6 +64,10 @@ static __always_inline void ls_count_selem_free(void *obj, void *map, long *free
 	smap = BPF_CORE_READ(sdata, smap);
 	if ((void *)smap != map)
 		return;
+	/* Else clang reads elem_size through map, a map pointer, which the
+	 * verifier rejects ("pointer arithmetic on map_ptr prohibited").
+	 */
+	barrier_var(smap);
 	__sync_fetch_and_add(freed, 1);
 	if (!*elem_size)
 		*elem_size = BPF_CORE_READ(smap, elem_size);

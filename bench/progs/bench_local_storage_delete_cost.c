@@ -111,12 +111,10 @@ static __always_inline int run(void)
 	__sync_fetch_and_add(&runs, 1);
 	if (in_wanted_ctx())
 		__sync_fetch_and_add(&runs_in_ctx, 1);
-	if (c.ok)
-		__sync_fetch_and_add(&pairs, c.ok);
-	if (c.errs) {
-		__sync_fetch_and_add(&errs, c.errs);
+	__sync_fetch_and_add(&pairs, c.ok);
+	__sync_fetch_and_add(&errs, c.errs);
+	if (c.last_err)
 		last_err = c.last_err;
-	}
 	return 0;
 }
 

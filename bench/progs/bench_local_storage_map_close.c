@@ -55,8 +55,7 @@ int create_delete(void *ctx)
 
 	bpf_loop(nr_loops, create_delete_one, &c, 0);
 	__sync_fetch_and_add(&delete_cnts, c.ok);
-	if (c.errs)
-		__sync_fetch_and_add(&errs, c.errs);
+	__sync_fetch_and_add(&errs, c.errs);
 	return 0;
 }
 
