@@ -64,13 +64,13 @@ static __always_inline void ls_count_selem_free(void *obj, void *map, long *free
 	smap = BPF_CORE_READ(sdata, smap);
 	if ((void *)smap != map)
 		return;
-	/* Else clang reads elem_size through map, a map pointer, which the
-	 * verifier rejects ("pointer arithmetic on map_ptr prohibited").
-	 */
-	barrier_var(smap);
 	__sync_fetch_and_add(freed, 1);
+	/* Through sdata again: clang would read smap->elem_size through map,
+	 * which it knows is equal, and the verifier rejects arithmetic on a
+	 * map pointer.
+	 */
 	if (!*elem_size)
-		*elem_size = BPF_CORE_READ(smap, elem_size);
+		*elem_size = BPF_CORE_READ(sdata, smap, elem_size);
 }
 
 #endif /* __BENCH_LOCAL_STORAGE_COMMON_BPF_H__ */
