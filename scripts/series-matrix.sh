@@ -9,16 +9,17 @@
 #   cgroups-off  CONFIG_CGROUPS=n
 #   rt           CONFIG_PREEMPT_RT=y
 #   up           CONFIG_SMP=n
+#   syscall-off  CONFIG_BPF_SYSCALL=n (the !BPF_SYSCALL stubs of the headers)
 #
 # For each config the base tree is built first (vmlinux): a config that
 # does not build there is reported and skipped, and the base build's
 # warnings are the ones the series may keep. Then every commit of the
 # series, in order, builds vmlinux in the same build directory (make
-# rebuilds what the commit changed; commits that touch only tools/ are
+# rebuilds what the commit changed; commits that touch only tools/testing/ are
 # skipped). A prefix fails on a build error or on a compiler, linker or
 # objtool warning the base build did not give.
 #
-#   SERIES_MATRIX   the configs (default: all five above)
+#   SERIES_MATRIX   the configs (default: all six above)
 #
 # The debug and bench configs are the harness's own: vmtest.sh builds the
 # whole kernel for them, and series.sh check builds the touched objects of
@@ -31,7 +32,7 @@ set -euo pipefail
 
 repo=$1
 srcdir=$(dirname "$repo")
-configs=${SERIES_MATRIX:-lean jit-off cgroups-off rt up}
+configs=${SERIES_MATRIX:-lean jit-off cgroups-off rt up syscall-off}
 jobs=${VMTEST_JOBS:-$(($(nproc) + 1))}
 tree=$srcdir/matrix
 
@@ -56,10 +57,19 @@ base=$(git -C "$repo" rev-parse "vmtest-base^{commit}")
 git -C "$repo" worktree prune
 [ -d "$tree" ] || git -C "$repo" worktree add -q --detach "$tree" "$base" >&2
 
-# The warnings of a build log, without line and column numbers (the series
-# moves code) and without make's and ccache's decoration.
+# The warnings of a build log (compiler, linker, objtool, modpost,
+# resolve_btfids), without line and column numbers and function offsets,
+# which the series moves. None is not an error.
 warnings() {
-	grep -E '(warning|error): ' "$1" | sed -E 's/:[0-9]+(:[0-9]+)?:/:/g' | sort -u
+	{ grep -E '(warning|error|WARNING|WARN): ' "$1" || true; } |
+		sed -E 's/:[0-9]+(:[0-9]+)?:/:/g; s/\+0x[0-9a-f]+(\/0x[0-9a-f]+)?//g' | sort -u
+}
+
+# What says why a build failed: compiler errors, and the linker's, which
+# have no "error:" ("undefined reference to", make's "Error 1").
+show_errors() {
+	{ grep -E 'error: |undefined reference|multiple definition|\] Error [0-9]' "$1" || true; } |
+		head -5 | sed 's/^/vmtest:   /' >&2
 }
 
 # build CONFIG LOG: vmlinux of the tree's current commit
@@ -73,6 +83,11 @@ ok_configs=()
 git -C "$tree" checkout -q -f --detach "$base"
 for cfg in $configs; do
 	build_dir=$srcdir/build-matrix-$cfg
+	# The base's own warnings come from a complete build: when they are not
+	# known yet for this base, start from an empty build directory (ccache
+	# replays the warnings of cached objects).
+	base_warnings=$build_dir/matrix-base-${base:0:12}.warnings
+	[ -f "$base_warnings" ] || rm -rf "$build_dir"
 	frags=("$VMTEST_ROOT/kernel-config/matrix.config")
 	[ "$cfg" = lean ] || frags+=("$VMTEST_ROOT/kernel-config/matrix-$cfg.config")
 	if ! "$VMTEST_ROOT/scripts/kconfig.sh" "$tree" "$build_dir" "${frags[@]}"; then
@@ -84,20 +99,21 @@ for cfg in $configs; do
 	start=$SECONDS
 	if ! build "$cfg" "$log"; then
 		note "error: matrix config $cfg: the base tree does not build (log: $log)"
-		grep -E ' (error|warning): ' "$log" | head -5 | sed 's/^/vmtest:   /' >&2
+		show_errors "$log"
 		rc=1
 		continue
 	fi
-	warnings "$log" >"$build_dir/matrix-base.warnings"
-	note "$cfg: base builds ($((SECONDS - start)) s, $(wc -l <"$build_dir/matrix-base.warnings") warning(s) of its own)"
+	[ -f "$base_warnings" ] || warnings "$log" >"$base_warnings"
+	note "$cfg: base builds ($((SECONDS - start)) s, $(wc -l <"$base_warnings") warning(s) of its own)"
 	ok_configs+=("$cfg")
 done
 [ ${#ok_configs[@]} -gt 0 ] || die "no matrix config builds on the base tree"
 
 for c in $(git -C "$repo" rev-list --reverse "$base..$patched"); do
 	what=$(git -C "$repo" log -1 --format='%h %s' "$c")
-	if git -C "$repo" diff --quiet "$c^" "$c" -- . ':(exclude)tools'; then
-		note "only tools/, not built: $what"
+	# Selftests only: make vmlinux builds nothing from tools/testing.
+	if git -C "$repo" diff --quiet "$c^" "$c" -- . ':(exclude)tools/testing'; then
+		note "only tools/testing/, not built: $what"
 		continue
 	fi
 	git -C "$tree" checkout -q -f --detach "$c"
@@ -107,9 +123,10 @@ for c in $(git -C "$repo" rev-list --reverse "$base..$patched"); do
 		start=$SECONDS
 		if ! build "$cfg" "$log"; then
 			note "error: $cfg: does not build: $what (log: $log)"
-			grep -E '(error|warning): ' "$log" | head -5 | sed 's/^/vmtest:   /' >&2
+			show_errors "$log"
 			rc=1
-		elif new=$(warnings "$log" | comm -23 - "$build_dir/matrix-base.warnings") && [ -n "$new" ]; then
+		elif new=$(warnings "$log" | comm -23 - "$build_dir/matrix-base-${base:0:12}.warnings") &&
+			[ -n "$new" ]; then
 			note "error: $cfg: new warnings: $what (log: $log)"
 			echo "$new" | head -5 | sed 's/^/vmtest:   /' >&2
 			rc=1

@@ -18,10 +18,12 @@ struct storage {
 	__u8 data[64];
 };
 
-/* The counts of one bpf_loop(). Callers add them up without branching on
- * them: a branch would make the verifier track their exact values through
- * every iteration of the callback (the loop then never converges: "The
- * sequence of 8193 jumps is too complex").
+/* The counts of one bpf_loop(). Callers add ok and errs up without
+ * branching on them: a branch would make the verifier track their exact
+ * values through every iteration of the callback, and as they grow the
+ * loop never converges ("The sequence of 8193 jumps is too complex").
+ * last_err takes few values (0, -ENOMEM, a helper's error): a branch on
+ * it is fine.
  */
 struct ls_loop_ctx {
 	long ok;
