@@ -8,11 +8,13 @@
 #   make vmtest    the suite on the patched kernel (same as ./vmtest.sh)
 #   make mutants   prove the tests catch the wrong variants in patches/mutants/
 #   make bench     base vs patched benchmarks: table, JSON and plot
+#   make soak      every reproducer at once under NMIs, 60 s per vCPU count
+#                  (not in CI): figures and checks
 #
 # The tests themselves (progs/, prog_tests/) are built by the kernel tree's
 # own selftests Makefiles: scripts/overlay-selftests.sh puts them there.
 
-.PHONY: all test check vmtest selftests selftests-compare mutants bench clean
+.PHONY: all test check vmtest selftests selftests-compare mutants bench soak clean
 all: vmtest
 
 # Dependencies and the base tree first, so that the unit tests that need
@@ -41,6 +43,11 @@ vmtest:
 # bench.json and bench.png under $VMTEST_CACHE/bench/.
 bench:
 	scripts/bench.sh
+
+# Every reproducer at once for SOAK_SECS (60) under SOAK_NMI_RATE (1500)
+# injected NMIs/s, once per vCPU count in SOAK_SMP ("2 4"); not in CI.
+soak:
+	scripts/soak.sh
 
 RUNS ?= 1
 mutants:

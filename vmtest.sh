@@ -131,7 +131,7 @@ if [ -z "$run" ]; then
 fi
 mkdir -p "$run/share/bin" "$run/share/out"
 run=$(cd "$run" && pwd)
-cp "$VMTEST_ROOT"/scripts/guest-{kmemleak,selftests,splat-selfcheck}.sh "$run/share/bin/"
+cp "$VMTEST_ROOT"/scripts/guest-{kmemleak,selftests,soak,splat-selfcheck}.sh "$run/share/bin/"
 tests_run=0
 if [ ${#cmd[@]} -eq 0 ] && [ "$config" = debug ]; then
 	tests_run=1

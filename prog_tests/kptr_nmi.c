@@ -12,6 +12,11 @@
  *   unsafe fields"). The mutant patches/mutants/dtor-direct-in-nmi (the
  *   destructors called directly in NMI, no deferral) fails with lockdep's
  *   "inconsistent {INITIAL USE} -> {IN-NMI} usage" (caught 3/3).
+ * obj_new_fails: bpf_obj_new() fails in NMI (objects of a size class of
+ *   which each CPU caches a handful, taken 8 at a time), and the program
+ *   goes on: NMI drops of the objects it did get, with task and cgroup
+ *   kptrs, continue (floors on both). What failed must be a clean NULL:
+ *   no splat, and kmemleak (scanned after the tests) finds nothing.
  * release: bpf_kptr_xchg() out of array, hash and task storage values and
  *   bpf_task_release()/bpf_cgroup_release() in NMI.
  * last_ref_task: a task exits while the only reference left is in a map
@@ -33,6 +38,7 @@
 #include "cgroup_helpers.h"
 #include "nmi_source.h"
 #include "kptr_nmi_drop.skel.h"
+#include "kptr_nmi_burst.skel.h"
 #include "kptr_nmi_release.skel.h"
 
 #define RUN_SECS 4
@@ -155,6 +161,51 @@ fail:
 	return NULL;
 }
 
+static void test_obj_new_fails(void)
+{
+	struct nmi_source src = { .ctl_fd = -1 };
+	struct kptr_nmi_burst *skel;
+	__u64 cgid = 0;
+	long nmis;
+	int err;
+
+	skel = kptr_nmi_burst__open();
+	if (!ASSERT_OK_PTR(skel, "open"))
+		return;
+	err = nmi_source_init(&src, skel->progs.nmi_burst_perf, skel->progs.nmi_burst_tp);
+	if (err == -EOPNOTSUPP) {
+		test__skip();
+		goto out;
+	}
+	if (!ASSERT_OK(err, "nmi_source_init") || !ASSERT_OK(kptr_nmi_burst__load(skel), "load"))
+		goto out;
+	skel->bss->target_tgid = getpid();
+	cgid = make_cgroup(POOL_CGROUP);
+	skel->bss->target_cgid = cgid;
+	if (!ASSERT_NEQ(cgid, 0, "pool cgroup") ||
+	    !ASSERT_OK(kptr_nmi_burst__attach(skel), "attach"))
+		goto out;
+
+	nmis = run_nmis(&src, RUN_SECS);
+	skel->bss->stop = true;
+	printf("NMI source %s: NMIs injected %ld, NMI runs %ld (not in NMI %ld), ",
+	       nmi_source_name(&src), nmis, skel->bss->nr_nmi_runs, skel->bss->nr_not_in_nmi);
+	printf("burst allocs %ld, alloc failed %ld, burst drops %ld (with task %ld, with cgroup %ld)\n",
+	       skel->bss->nr_allocs, skel->bss->nr_alloc_failed, skel->bss->nr_drops,
+	       skel->bss->nr_drops_task, skel->bss->nr_drops_cgrp);
+	ASSERT_EQ(skel->bss->nr_not_in_nmi, 0, "NMI program runs not in NMI");
+	ASSERT_GT(skel->bss->nr_alloc_failed, 0, "bpf_obj_new() failed in NMI");
+	ASSERT_GE(skel->bss->nr_drops, NMI_FLOOR, "NMI drops");
+	ASSERT_GT(skel->bss->nr_drops_task, 0, "drops holding a task");
+	ASSERT_GT(skel->bss->nr_drops_cgrp, 0, "drops holding a cgroup");
+out:
+	nmi_source_cleanup(&src);
+	/* What the stash still holds is freed with the map */
+	kptr_nmi_burst__destroy(skel);
+	if (cgid)
+		remove_cgroup(POOL_CGROUP);
+}
+
 static void test_release(void)
 {
 	struct nmi_source src = { .ctl_fd = -1 };
@@ -271,6 +322,8 @@ void serial_test_kptr_nmi(void)
 		return;
 	if (test__start_subtest("drop"))
 		test_drop();
+	if (test__start_subtest("obj_new_fails"))
+		test_obj_new_fails();
 	if (test__start_subtest("release"))
 		test_release();
 	if (test__start_subtest("last_ref_task"))

@@ -14,8 +14,10 @@
  * program (x86) runs in them. VMTEST_NMI_RATE alone means the vmtest
  * harness of the series' test suite, whose channel is /dev/ttyS1. An
  * injector that the environment announces but that does not answer is an
- * error (the test fails). With neither source nmi_source_init() returns
- * -EOPNOTSUPP and the test skips.
+ * error (the test fails). VMTEST_NMI_SHARED means the harness already
+ * injects NMIs for several tests running at once (its soak): the test only
+ * attaches its program and asks nothing. With no source at all
+ * nmi_source_init() returns -EOPNOTSUPP and the test skips.
  *
  *	skel = foo__open();
  *	err = nmi_source_init(&src, skel->progs.nmi_perf, skel->progs.nmi_tp);
@@ -66,6 +68,7 @@ struct nmi_source {
 	int nr_links;
 	bool running;
 	bool host_started;
+	bool host_shared;	/* VMTEST_NMI_SHARED: injected for all tests */
 	int ctl_fd;
 	unsigned int ctl_tag;
 	int saved_loglevel;
@@ -153,6 +156,10 @@ static inline int nmi_source_host_open(struct nmi_source *src)
 	char reply[64];
 	int err;
 
+	if (getenv("VMTEST_NMI_SHARED")) {
+		src->host_shared = true;
+		return 0;
+	}
 	if (!dev && getenv("VMTEST_NMI_RATE"))
 		dev = NMI_SOURCE_VMTEST_CTL;
 	if (!dev)
@@ -327,6 +334,8 @@ static inline int nmi_source_start(struct nmi_source *src)
 			goto fail;
 		}
 		src->nr_links = 1;
+		if (src->host_shared)
+			goto busy;
 		env = getenv("VMTEST_NMI_RATE");
 		nmi_source_quiet_console(src, true);
 		snprintf(req, sizeof(req), "NMI START %d %d",
@@ -342,6 +351,7 @@ static inline int nmi_source_start(struct nmi_source *src)
 		return -EOPNOTSUPP;
 	}
 
+busy:
 	nr_online = sysconf(_SC_NPROCESSORS_ONLN);
 	src->busy_stop = 0;
 	if (nr_online > NMI_SOURCE_MAX_CPUS)
@@ -363,8 +373,9 @@ fail:
 
 /*
  * Stop the NMIs and the busy threads and detach the program. Returns the
- * number of NMIs the host delivered (host source), 0 (perf source: not
- * counted; count program runs instead) or -errno.
+ * number of NMIs the host delivered (host source), 0 (perf source, or NMIs
+ * shared with other tests: not counted; count program runs instead) or
+ * -errno.
  */
 static inline long nmi_source_stop(struct nmi_source *src)
 {

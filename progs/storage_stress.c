@@ -29,6 +29,8 @@ struct {
 
 int target_tgid;
 bool stop;
+/* NMI runs only delete (storage_stress/memcg_limit) */
+bool nmi_no_create;
 struct ctx_stats stats[NR_STRESS_CTX];
 long nr_swept;
 
@@ -55,6 +57,8 @@ static __always_inline void create_delete(enum stress_ctx ctx, bool any_task)
 
 	val = bpf_task_storage_get(&task_map, task, 0, 0);
 	if (!val) {
+		if (ctx == CTX_NMI && nmi_no_create)
+			return;
 		val = bpf_task_storage_get(&task_map, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 		if (!val) {
 			__sync_fetch_and_add(&st->create_failed, 1);
