@@ -190,9 +190,10 @@ static void test_obj_new_fails(void)
 	skel->bss->stop = true;
 	printf("NMI source %s: NMIs injected %ld, NMI runs %ld (not in NMI %ld), ",
 	       nmi_source_name(&src), nmis, skel->bss->nr_nmi_runs, skel->bss->nr_not_in_nmi);
-	printf("burst allocs %ld, alloc failed %ld, burst drops %ld (with task %ld, with cgroup %ld)\n",
-	       skel->bss->nr_allocs, skel->bss->nr_alloc_failed, skel->bss->nr_drops,
-	       skel->bss->nr_drops_task, skel->bss->nr_drops_cgrp);
+	printf("burst allocs %ld, alloc failed %ld, ",
+	       skel->bss->nr_allocs, skel->bss->nr_alloc_failed);
+	printf("burst drops %ld (with task %ld, with cgroup %ld)\n",
+	       skel->bss->nr_drops, skel->bss->nr_drops_task, skel->bss->nr_drops_cgrp);
 	ASSERT_EQ(skel->bss->nr_not_in_nmi, 0, "NMI program runs not in NMI");
 	ASSERT_GT(skel->bss->nr_alloc_failed, 0, "bpf_obj_new() failed in NMI");
 	ASSERT_GE(skel->bss->nr_drops, NMI_FLOOR, "NMI drops");
