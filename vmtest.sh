@@ -14,7 +14,9 @@ usage: ./vmtest.sh [options] [-- COMMAND...]
 Builds the kernel (Debian's linux-source-7.3 by default) with the series in
 patches/, boots it under QEMU and runs the suite, or COMMAND if given.
 
-  --kernel VARIANT      patched (default), base (no series), mutant-NAME
+  --kernel VARIANT      patched (default), base (no series), mutant-NAME,
+                        git-REF (the kernel patches of patches/ at commit REF
+                        of this repository, e.g. an earlier version)
   --config NAME         debug (default: lockdep, KASAN, ...) or bench
   -t, -a FILTER         run only matching tests (glob or substring; test/subtest)
   -b FILTER             skip matching tests
@@ -77,7 +79,7 @@ done
 [[ $mem =~ ^[1-9][0-9]*[MG]$ ]] || die "--mem needs a size like 2G or 512M, not '$mem'"
 nr_cpus=$(sed -n 's/^CONFIG_NR_CPUS=//p' "$VMTEST_ROOT/kernel-config/base.config")
 [ "$smp" -le "${nr_cpus:-1}" ] || die "--smp $smp: the kernel is built with CONFIG_NR_CPUS=$nr_cpus (kernel-config/base.config)"
-case "$variant" in base | patched | mutant-*) ;; *) die "--kernel must be base, patched or mutant-NAME" ;; esac
+case "$variant" in base | patched | mutant-* | git-[0-9A-Za-z]*) ;; *) die "--kernel must be base, patched, mutant-NAME or git-REF" ;; esac
 # Without --selftests the set is this suite's own tests; both run through
 # the tree's test_progs and sched_ext runner, built for the debug config.
 [ -n "$selftests_set" ] || selftests_set=$VMTEST_ROOT/selftests/suite

@@ -3,7 +3,9 @@
 #
 # Print the commit that VARIANT builds: "base" is the tag vmtest-base,
 # "patched" is the kernel patches of the series in patches/ applied with git
-# am, "mutant-NAME" is those plus patches/mutants/NAME.patch. Every variant
+# am, "mutant-NAME" is those plus patches/mutants/NAME.patch, "git-REF" is
+# the kernel patches that patches/ held at this repository's commit REF (an
+# earlier version of the series, e.g. v1 for benchmarks). Every variant
 # then gets this repository's tests put where they live upstream, as the
 # series' selftests commits (scripts/selftests-commits.sh), so base and
 # patched run the same tests. The selftests patches in patches/ are those
@@ -19,7 +21,7 @@ srcdir=$(dirname "$repo")
 base=$(git -C "$repo" rev-parse vmtest-base^{commit})
 
 series_files() {
-	local dir=$VMTEST_ROOT/patches f
+	local dir=${1:-$VMTEST_ROOT/patches} f
 	for f in $(ls "$dir"/*.patch 2>/dev/null | grep -v -- '-cover-letter\.patch$'); do
 		# selftests patches: generated from progs/ and prog_tests/, which
 		# the overlay commit brings in directly.
@@ -39,7 +41,20 @@ mutant-*)
 		die "no mutant '$name' in patches/mutants/ (have: $(cd "$VMTEST_ROOT/patches/mutants" && ls ./*.patch | sed 's|^./||; s|\.patch$||' | tr '\n' ' '))"
 	patches+=("$VMTEST_ROOT/patches/mutants/$name.patch")
 	;;
-*) die "unknown kernel variant '$variant' (base, patched, mutant-NAME)" ;;
+git-*)
+	ref=${variant#git-}
+	[[ $ref =~ ^[0-9A-Za-z][0-9A-Za-z._-]*$ ]] ||
+		die "kernel variant '$variant': REF must be a commit or a tag without '/'"
+	git -C "$VMTEST_ROOT" rev-parse -q --verify "$ref^{commit}" >/dev/null ||
+		die "kernel variant '$variant': '$ref' is not a commit of $VMTEST_ROOT"
+	old=$(mktemp -d)
+	trap 'rm -rf "$old"' EXIT
+	git -C "$VMTEST_ROOT" archive "$ref" patches | tar -x -C "$old" ||
+		die "kernel variant '$variant': cannot read patches/ at $ref"
+	mapfile -t patches < <(series_files "$old/patches")
+	[ ${#patches[@]} -gt 0 ] || die "kernel variant '$variant': no kernel patches in patches/ at $ref"
+	;;
+*) die "unknown kernel variant '$variant' (base, patched, mutant-NAME, git-REF)" ;;
 esac
 
 for p in "${patches[@]}"; do [ -f "$p" ] || die "series lists $p, which does not exist"; done

@@ -653,8 +653,12 @@ def report(out):
               "%d rounds of base, %d of patched, alternating boots (vCPUs: %s); each cell is the mean \u00b1 sd"
               % (nb, npt, ", ".join(map(str, smps))),
               "of per-round results, each the mean of that boot's one-second samples (map close: of its closes);",
-              "95% CI of the ratio: Fieller's interval, t at Welch-Satterthwaite df.",
-              "Accelerator per boot (round/vCPUs):"] + acc_lines
+              "95% CI of the ratio: Fieller's interval, t at Welch-Satterthwaite df."]
+    variants = {k: sorted({r.get("variant", k) for r in rounds if r["kernel"] == k}) for k in ("base", "patched")}
+    if any(v != [k] for k, v in variants.items()):
+        lines.append("Kernels compared: base = %s, patched = %s (vmtest.sh --kernel)."
+                     % ("/".join(variants["base"]), "/".join(variants["patched"])))
+    lines += ["Accelerator per boot (round/vCPUs):"] + acc_lines
     if len(accels) > 1:
         lines.append("WARNING: the accelerator changed between boots (%s): rounds are not comparable." % accel)
     if "tcg" in accels:
@@ -674,8 +678,8 @@ def report(out):
         f.write(text + "\n")
 
     doc = {
-        "rounds": [{k: r[k] for k in ("kernel", "round", "smp", "suite", "vm_status", "accel", "dir")}
-                   for r in rounds],
+        "rounds": [dict({k: r[k] for k in ("kernel", "round", "smp", "suite", "vm_status", "accel", "dir")},
+                        variant=r.get("variant", r["kernel"])) for r in rounds],
         "accelerators": sorted(accels),
         "sections": dict(SECTIONS),
         "rows": rows,

@@ -19,6 +19,14 @@
 #   BENCH_ACCEL   auto (default), kvm or tcg: vmtest.sh --accel
 #   BENCH_OUT     output directory (default $VMTEST_CACHE/bench/<date>); it
 #                 must not hold an earlier run's rounds
+#   BENCH_SUITE   all (default: every benchmark at the first count, map
+#                 close at the others) or map-close (map close only)
+#   BENCH_BASE, BENCH_PATCHED
+#                 the kernel variants (vmtest.sh --kernel) compared in the
+#                 "base" and "patched" columns: default base and patched;
+#                 e.g. BENCH_BASE=git-REF compares the series as it was at
+#                 this repository's commit REF (an earlier version) with
+#                 today's
 #
 # Each kernel is built first with `vmtest.sh --config bench --build-only`:
 # scripts/build-kernel.sh builds the bench-config kernel and, in the same
@@ -43,6 +51,9 @@ secs=${BENCH_SECS:-3}
 warmup=${BENCH_WARMUP:-1}
 smps=${BENCH_SMP:-2 4 8}
 accel=${BENCH_ACCEL:-auto}
+first_suite=${BENCH_SUITE:-all}
+case "$first_suite" in all | map-close) ;; *) die "BENCH_SUITE: all or map-close, not '$first_suite'" ;; esac
+declare -A variant=([base]=${BENCH_BASE:-base} [patched]=${BENCH_PATCHED:-patched})
 out=${BENCH_OUT:-$VMTEST_CACHE/bench/$(date +%Y%m%d-%H%M%S)}
 for v in "rounds:$rounds" "secs:$secs" "warmup:$warmup"; do
 	[[ ${v#*:} =~ ^[1-9][0-9]*$ ]] || die "BENCH_${v%%:*}: needs a positive number, not '${v#*:}'"
@@ -58,15 +69,15 @@ ls -d "$out"/run-* >/dev/null 2>&1 && die "$out holds an earlier run's rounds: u
 declare -A bench_dir kernel_dir
 for k in base patched; do
 	log=$out/build-$k.log
-	"$VMTEST_ROOT/vmtest.sh" --kernel "$k" --config bench --build-only >"$log" 2>&1 ||
-		{ tail -15 "$log" >&2; die "building the $k bench kernel failed (log: $log)"; }
-	kout=$(sed -n "s/^vmtest: built $k-bench: //p" "$log" | tail -1)
+	"$VMTEST_ROOT/vmtest.sh" --kernel "${variant[$k]}" --config bench --build-only >"$log" 2>&1 ||
+		{ tail -15 "$log" >&2; die "building the $k bench kernel (${variant[$k]}) failed (log: $log)"; }
+	kout=$(sed -n "s/^vmtest: built ${variant[$k]}-bench: //p" "$log" | tail -1)
 	[ -n "$kout" ] || die "cannot tell where the $k bench kernel was built (log: $log)"
 	[ -x "$kout/bench/bench" ] ||
 		die "no runner at $kout/bench/bench after the build (log: $log)"
 	bench_dir[$k]=$kout/bench
 	kernel_dir[$k]=$kout
-	note "built $k (bench config): $kout"
+	note "built $k: ${variant[$k]} (bench config): $kout"
 done
 
 first_smp=${smps%% *}
@@ -74,14 +85,14 @@ failed=0
 for r in $(seq 1 "$rounds"); do
 	for smp in $smps; do
 		suite=map-close
-		[ "$smp" = "$first_smp" ] && suite=all
+		[ "$smp" = "$first_smp" ] && suite=$first_suite
 		order="base patched"
 		[ $((r % 2)) -eq 1 ] || order="patched base"
 		for k in $order; do
 			name=run-$k-$r-smp$smp
 			note "round $r/$rounds, $smp vCPUs: $k ($suite)"
 			rc=0
-			"$VMTEST_ROOT/vmtest.sh" --kernel "$k" --config bench --accel "$accel" --smp "$smp" \
+			"$VMTEST_ROOT/vmtest.sh" --kernel "${variant[$k]}" --config bench --accel "$accel" --smp "$smp" \
 				--timeout 3600 --run-dir "$out/$name" \
 				--share "${bench_dir[$k]}:/bench" --share "${kernel_dir[$k]}:/kernel" \
 				--share "$VMTEST_ROOT/scripts:/vmtest-scripts" -- \
@@ -89,8 +100,8 @@ for r in $(seq 1 "$rounds"); do
 				BENCH_WARMUP="$warmup" sh /vmtest-scripts/bench-guest.sh \
 				>"$out/$name.log" 2>&1 || rc=$?
 			mkdir -p "$out/$name"
-			printf '{"kernel": "%s", "round": %d, "smp": %d, "suite": "%s", "vm_status": %d}\n' \
-				"$k" "$r" "$smp" "$suite" "$rc" >"$out/$name/bench-round.json"
+			printf '{"kernel": "%s", "variant": "%s", "round": %d, "smp": %d, "suite": "%s", "vm_status": %d}\n' \
+				"$k" "${variant[$k]}" "$r" "$smp" "$suite" "$rc" >"$out/$name/bench-round.json"
 			if [ $rc -ne 0 ]; then
 				failed=1
 				tail -5 "$out/$name.log" >&2

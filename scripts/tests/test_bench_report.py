@@ -507,8 +507,8 @@ class BenchSh(unittest.TestCase):
                                      ["patched", "2", "0"], ["base", "2", "0"],
                                      ["patched", "4", "0"], ["base", "4", "0"]])
             with open(os.path.join(out, "run-base-1-smp4", "bench-round.json")) as f:
-                self.assertEqual(json.load(f), {"kernel": "base", "round": 1, "smp": 4, "suite": "map-close",
-                                                "vm_status": 0})
+                self.assertEqual(json.load(f), {"kernel": "base", "variant": "base", "round": 1, "smp": 4,
+                                                "suite": "map-close", "vm_status": 0})
             with open(os.path.join(out, "run-base-1-smp4", "share", "out", "bench", "manifest.tsv")) as f:
                 self.assertEqual([l.split("\t")[0] for l in f.read().splitlines()], ["map-close-smp4"])
             # The failed boot is reported, the others still ran, and the run fails
@@ -526,6 +526,38 @@ class BenchSh(unittest.TestCase):
             p = subprocess.run(["bash", os.path.join(scripts, "bench.sh")], env=env, capture_output=True, text=True)
             self.assertNotEqual(p.returncode, 0)
             self.assertIn("earlier run", p.stderr)
+
+    def test_other_variants_map_close_only(self):
+        with tempfile.TemporaryDirectory() as root:
+            scripts = os.path.join(root, "scripts")
+            os.makedirs(scripts)
+            for f in ("bench.sh", "bench-guest.sh", "bench-report.py", "lib.sh"):
+                os.symlink(os.path.abspath(os.path.join(HERE, "..", f)), os.path.join(scripts, f))
+            write(os.path.join(root, "vmtest.sh"), FAKE_VMTEST)
+            os.chmod(os.path.join(root, "vmtest.sh"), 0o755)
+            make_runner(os.path.join(root, "runner-git-v1"), True)
+            make_runner(os.path.join(root, "runner-patched"), True)
+            out = os.path.join(root, "bench-out")
+            env = dict(os.environ, VMTEST_ROOT=root, VMTEST_CACHE=os.path.join(root, "cache"), FAKE_ROOT=root,
+                       BENCH_OUT=out, BENCH_ROUNDS="2", BENCH_SECS="1", BENCH_WARMUP="1", BENCH_SMP="2 4",
+                       BENCH_BASE="git-v1", BENCH_SUITE="map-close")
+            p = subprocess.run(["bash", os.path.join(scripts, "bench.sh")], env=env, capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(os.path.join(root, "calls")) as f:
+                calls = [l.split()[:2] for l in f.read().splitlines()]
+            self.assertEqual(calls[:2], [["git-v1", "2"], ["patched", "2"]])
+            # Map close only, at every count, the variant in the "base" column
+            with open(os.path.join(out, "run-base-1-smp2", "bench-round.json")) as f:
+                meta = json.load(f)
+            self.assertEqual((meta["kernel"], meta["variant"], meta["suite"]), ("base", "git-v1", "map-close"))
+            with open(os.path.join(out, "run-base-1-smp2", "share", "out", "bench", "manifest.tsv")) as f:
+                self.assertEqual([l.split("\t")[0] for l in f.read().splitlines()], ["map-close-smp2"])
+            self.assertIn("Kernels compared: base = git-v1, patched = patched", p.stdout)
+            env["BENCH_SUITE"] = "some"
+            env["BENCH_OUT"] = os.path.join(root, "bench-out2")
+            p = subprocess.run(["bash", os.path.join(scripts, "bench.sh")], env=env, capture_output=True, text=True)
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn("BENCH_SUITE", p.stderr)
 
 
 if __name__ == "__main__":
