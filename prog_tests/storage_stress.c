@@ -27,6 +27,18 @@
  *   be freed, and map_free must not wait for an offline CPU. Skips with a
  *   single CPU, or when no CPU can go offline. No mutant shows this one
  *   failing yet: smpcfd_dying_cpu() also runs pending irq_works.
+ * cpu_down_queued: no stress, only the CPU going down, which creates and
+ *   deletes storage of its stopper thread in take_cpu_down() (IRQs off,
+ *   before __cpu_disable()) while nothing else is queued or in flight on
+ *   it: the irq_work raised then runs after the CPU left the online mask,
+ *   where it must not start a batch, and only the dead CPU's hotplug
+ *   callback can start it. Every value must be freed while the map is
+ *   alive. Skips as cpu_hotplug does.
+ *   Mutant defer-no-online-check (irq_work raised regardless, no hotplug
+ *   callbacks): the values stay queued on the CPU, and later ones join
+ *   the non-empty list without raising anything (caught 2026-12-05,
+ *   "values not freed while the map is alive"; cpu_hotplug, under stress,
+ *   did not catch it: a batch in flight starts the next one).
  * memcg_limit: the same stress with the map charged to a memory cgroup
  *   whose limit leaves MEMCG_HEADROOM bytes for values, so that creates
  *   fail (the element, or the first element's storage, not allocated) in
@@ -543,6 +555,67 @@ out:
 	}
 }
 
+static void test_cpu_down_queued(void)
+{
+	struct storage_free_tracker *tracker;
+	struct storage_stress *skel = NULL;
+	struct bpf_link *link = NULL;
+	struct hotplug_ctl hp = {};
+	pthread_t hp_thread;
+	struct ctx_stats st;
+	long left, ms;
+	int err;
+
+	if (pick_hotplug_cpu(&hp) < 0) {
+		printf("%s:SKIP: no CPU that can go offline\n", __func__);
+		test__skip();
+		return;
+	}
+
+	tracker = storage_free_tracker__open_and_load();
+	if (!ASSERT_OK_PTR(tracker, "tracker_load"))
+		return;
+	if (!ASSERT_OK(storage_free_tracker__attach(tracker), "tracker_attach"))
+		goto out;
+	skel = storage_stress__open();
+	if (!ASSERT_OK_PTR(skel, "stress_open"))
+		goto out;
+	if (!ASSERT_OK(bpf_map__reuse_fd(skel->maps.live, bpf_map__fd(tracker->maps.live)),
+		       "reuse live map"))
+		goto out;
+	if (!ASSERT_OK(storage_stress__load(skel), "stress_load"))
+		goto out;
+	link = bpf_program__attach(skel->progs.kprobe_take_cpu_down);
+	if (!ASSERT_OK_PTR(link, "attach take_cpu_down"))
+		goto out;
+
+	err = pthread_create(&hp_thread, NULL, cpu_hotplug, &hp);
+	if (!ASSERT_OK(err, "hotplug thread"))
+		goto out;
+	sleep(2);
+	WRITE_ONCE(hp.stop, true);
+	pthread_join(hp_thread, NULL);
+	bpf_link__destroy(link);
+	link = NULL;
+
+	st = skel->bss->stats[CTX_KPROBE];
+	printf("CPU offline/online cycles: %ld (%s); on the dying CPU: %ld created, %ld deleted\n",
+	       hp.cycles, hp.path, st.created, st.deleted);
+	ASSERT_GT(hp.cycles, 0, "CPU offlined and onlined");
+	ASSERT_GT(st.deleted, 0, "deletes on the dying CPU");
+	ASSERT_EQ(st.untracked, 0, "values not tracked");
+
+	left = wait_all_freed(tracker, &ms);
+	printf("values freed: %ld, not freed with the map alive: %ld (after %ld ms)\n",
+	       tracker->bss->nr_freed, left, ms);
+	ASSERT_EQ(left, 0, "values not freed while the map is alive");
+out:
+	cpu_online_restore(&hp);
+	bpf_link__destroy(link);
+	storage_stress__destroy(skel);
+	storage_free_tracker__destroy(tracker);
+}
+
 void serial_test_storage_stress(void)
 {
 	if (test__start_subtest("nmi_delete"))
@@ -551,6 +624,8 @@ void serial_test_storage_stress(void)
 		run_stress(2, STRESS_MAP_CLOSE);
 	if (test__start_subtest("cpu_hotplug"))
 		run_stress(3, STRESS_HOTPLUG);
+	if (test__start_subtest("cpu_down_queued"))
+		test_cpu_down_queued();
 	if (test__start_subtest("memcg_limit"))
 		run_stress(STRESS_SECS, STRESS_MEMCG);
 }

@@ -143,6 +143,18 @@ int BPF_KPROBE(kprobe_free_batch)
 	return 0;
 }
 
+/* The CPU going down, in its stopper thread with IRQs off, before
+ * __cpu_disable(): what it queues raises its irq_work, which runs once
+ * more after the CPU left the online mask and must then leave the batch
+ * to the dead CPU's hotplug callback (storage_stress/cpu_down_queued).
+ */
+SEC("kprobe/take_cpu_down")
+int BPF_KPROBE(kprobe_take_cpu_down)
+{
+	create_delete(CTX_KPROBE, true);
+	return 0;
+}
+
 /* After the stress: delete the storage of every task that still has some
  * (a delete that failed, e.g. on re-entry, leaves it linked), so that
  * every value created must be freed while the map is alive.
