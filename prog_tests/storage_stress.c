@@ -42,7 +42,8 @@
  * memcg_limit: the same stress with the map charged to a memory cgroup
  *   whose limit leaves MEMCG_HEADROOM bytes for values, so that creates
  *   fail (the element, or the first element's storage, not allocated) in
- *   hardirq and process context, each a floor; NMI programs only delete.
+ *   hardirq and process context, each a floor; nothing creates in NMI
+ *   (NMI programs and the kprobes their deletes trigger only delete).
  *   The failures must be clean: no splat, every value created freed while
  *   the map is alive, and then the slab charged to the cgroup back to its
  *   baseline (a leaked value keeps its charge). Skips without a memory
@@ -55,7 +56,9 @@
  *   {IN-NMI} usage" on kmemleak_lock (delete_object_full() from
  *   memcg_alloc_abort_single() in __kmalloc_nolock_noprof(), in NMI),
  *   then the guest hung (2026-12-05): a slab bug on 7.3 with or without
- *   this series, not what this test is about.
+ *   this series, not what this test is about. The same report came once
+ *   more from the kprobe on bpf_selem_free() creating inside an NMI
+ *   program's delete, hence bpf_in_nmi() rather than the program.
  *
  * Serial: it takes every CPU, perf events on each, and CPU hotplug.
  */

@@ -29,7 +29,9 @@ struct {
 
 int target_tgid;
 bool stop;
-/* NMI runs only delete (storage_stress/memcg_limit) */
+/* Nothing creates in NMI (storage_stress/memcg_limit): neither the NMI
+ * programs nor the kprobes in the delete path that their deletes trigger.
+ */
 bool nmi_no_create;
 struct ctx_stats stats[NR_STRESS_CTX];
 long nr_swept;
@@ -57,7 +59,7 @@ static __always_inline void create_delete(enum stress_ctx ctx, bool any_task)
 
 	val = bpf_task_storage_get(&task_map, task, 0, 0);
 	if (!val) {
-		if (ctx == CTX_NMI && nmi_no_create)
+		if (nmi_no_create && bpf_in_nmi())
 			return;
 		val = bpf_task_storage_get(&task_map, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 		if (!val) {
