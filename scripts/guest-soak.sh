@@ -74,8 +74,9 @@ printk=$(cat /proc/sys/kernel/printk)
 echo 6 >/proc/sys/kernel/printk
 start=$(date +%s)
 deadline=$((start + secs))
-# The NMIs last until STOP, or SECS plus the longest a test may take.
-if [ "$(nmi_ctl "NMI START $rate $((secs + tmo + 60))" 12)" != OK ]; then
+# The NMIs last until STOP, or SECS plus the longest two tests in a row
+# may take (the hotplug and the storm runs follow each other).
+if [ "$(nmi_ctl "NMI START $rate $((secs + 2 * tmo + 60))" 12)" != OK ]; then
 	echo "$printk" >/proc/sys/kernel/printk
 	say "soak: FAIL the host did not start NMIs"
 	exit 1

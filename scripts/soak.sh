@@ -9,6 +9,9 @@
 #   SOAK_SECS      seconds of load per boot (default 60)
 #   SOAK_SMP       vCPU counts, one boot each (default "2 4")
 #   SOAK_NMI_RATE  NMIs per second the host injects (default 1500)
+#   SOAK_TEST_TIMEOUT  seconds one run of a reproducer may take under the
+#                  load (default 600: a sched_ext exit storm took over 300
+#                  at 2 vCPUs)
 #   SOAK_KERNEL    vmtest.sh --kernel (default patched)
 #   SOAK_OUT       where the runs go (default $VMTEST_CACHE/soak/<date>);
 #                  must be new or empty
@@ -23,10 +26,11 @@ export VMTEST_ROOT
 secs=${SOAK_SECS:-60}
 smps=${SOAK_SMP:-2 4}
 rate=${SOAK_NMI_RATE:-1500}
+tmo=${SOAK_TEST_TIMEOUT:-600}
 kernel=${SOAK_KERNEL:-patched}
 out=${SOAK_OUT:-$VMTEST_CACHE/soak/$(date +%Y%m%d-%H%M%S)}
-for n in "$secs" "$rate" $smps; do
-	[[ $n =~ ^[1-9][0-9]*$ ]] || die "SOAK_SECS, SOAK_SMP and SOAK_NMI_RATE take positive numbers, not '$n'"
+for n in "$secs" "$rate" "$tmo" $smps; do
+	[[ $n =~ ^[1-9][0-9]*$ ]] || die "SOAK_SECS, SOAK_SMP, SOAK_NMI_RATE and SOAK_TEST_TIMEOUT take positive numbers, not '$n'"
 done
 if [ -e "$out" ] && [ -n "$(ls -A "$out")" ]; then
 	die "SOAK_OUT $out exists and is not empty"
@@ -45,12 +49,13 @@ for smp in $smps; do
 	run=$out/smp$smp
 	note "soak: $secs s at $smp vCPUs, $rate NMIs/s (run directory: $run)"
 	rc=0
-	# The whole boot gets the load time plus a test timeout for the runs
-	# still going at the deadline, plus boot and kmemleak.
+	# The whole boot gets the load time plus two test timeouts (the hotplug
+	# and the storm runs follow each other), plus boot and kmemleak.
 	"$VMTEST_ROOT/vmtest.sh" --kernel "$kernel" --smp "$smp" --nmi-rate "$rate" \
-		--run-dir "$run" --timeout $((secs + 900)) \
+		--run-dir "$run" --timeout $((secs + 2 * tmo + 300)) \
 		--share "$kout/selftests:/selftests" -- \
-		sh /vmtest/bin/guest-soak.sh "$secs" /selftests /vmtest/out/soak >"$run.log" 2>&1 || rc=$?
+		env SOAK_TEST_TIMEOUT="$tmo" sh /vmtest/bin/guest-soak.sh "$secs" /selftests /vmtest/out/soak \
+		>"$run.log" 2>&1 || rc=$?
 	if [ -f "$run/share/out/soak/summary.txt" ]; then
 		sed "s/^soak:/soak (smp $smp):/" "$run/share/out/soak/summary.txt"
 	else
