@@ -496,6 +496,9 @@ static void run_stress(int secs, enum stress_mode mode)
 			  "task creates failed at the memcg limit");
 		ASSERT_GT(skel->bss->stats[CTX_HARDIRQ].created, 0, "hardirq creates");
 		ASSERT_GT(skel->bss->stats[CTX_TASK].created, 0, "task creates");
+		printf("creates whose element was freed on an error path (storage not allocated): %ld\n",
+		       skel->bss->nr_storage_alloc_failed);
+		ASSERT_GT(skel->bss->nr_storage_alloc_failed, 0, "storage allocations failed");
 		ASSERT_OK(memcg_set_max(-1), "memory.max back to max");
 	} else {
 		ASSERT_GT(skel->bss->stats[CTX_HARDIRQ].deleted, 0, "hardirq deletes");

@@ -35,6 +35,11 @@ bool stop;
 bool nmi_no_create;
 struct ctx_stats stats[NR_STRESS_CTX];
 long nr_swept;
+/* Creates whose element was allocated but not the owner's storage (or
+ * that lost the race to publish it): each frees its element on an error
+ * path that no other count sees (storage_stress/memcg_limit).
+ */
+long nr_storage_alloc_failed;
 
 /* @any_task: act on whatever task is current, not only the test's: kprobes
  * in the free path also run in kworkers and irq_work, and NMIs land on
@@ -154,6 +159,15 @@ SEC("kprobe/take_cpu_down")
 int BPF_KPROBE(kprobe_take_cpu_down)
 {
 	create_delete(CTX_KPROBE, true);
+	return 0;
+}
+
+SEC("fexit/bpf_local_storage_alloc")
+int BPF_PROG(storage_alloc_exit, void *owner, struct bpf_local_storage_map *smap,
+	     struct bpf_local_storage_elem *first_selem, int ret)
+{
+	if (ret)
+		__sync_fetch_and_add(&nr_storage_alloc_failed, 1);
 	return 0;
 }
 
