@@ -35,11 +35,20 @@ bool stop;
 bool nmi_no_create;
 struct ctx_stats stats[NR_STRESS_CTX];
 long nr_swept;
-/* Creates whose element was allocated but not the owner's storage (or
- * that lost the race to publish it): each frees its element on an error
- * path that no other count sees (storage_stress/memcg_limit).
+/* storage_stress/memcg_limit: creates of task_map whose element was
+ * allocated but not the owner's storage (or that could not publish it).
+ * The update path frees such an element with kfree_nolock(), which neither
+ * kmemleak nor "live" sees: the element stays in "unpublished" until then.
  */
 long nr_storage_alloc_failed;
+long nr_unpublished_untracked;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u8);
+} unpublished SEC(".maps");
 
 /* @any_task: act on whatever task is current, not only the test's: kprobes
  * in the free path also run in kworkers and irq_work, and NMIs land on
@@ -166,8 +175,24 @@ SEC("fexit/bpf_local_storage_alloc")
 int BPF_PROG(storage_alloc_exit, void *owner, struct bpf_local_storage_map *smap,
 	     struct bpf_local_storage_elem *first_selem, int ret)
 {
-	if (ret)
-		__sync_fetch_and_add(&nr_storage_alloc_failed, 1);
+	__u64 key = (__u64)first_selem;
+	__u8 one = 1;
+
+	if (!ret || (unsigned long)smap != (unsigned long)&task_map)
+		return 0;
+	__sync_fetch_and_add(&nr_storage_alloc_failed, 1);
+	if (bpf_map_update_elem(&unpublished, &key, &one, BPF_NOEXIST))
+		__sync_fetch_and_add(&nr_unpublished_untracked, 1);
+	return 0;
+}
+
+/* Attached by memcg_limit only: every kfree_nolock() of the system. */
+SEC("fentry/kfree_nolock")
+int BPF_PROG(unpublished_freed, const void *obj)
+{
+	__u64 key = (__u64)obj;
+
+	bpf_map_delete_elem(&unpublished, &key);
 	return 0;
 }
 
