@@ -47,7 +47,9 @@
  *   The failures must be clean: no splat, every value created freed while
  *   the map is alive, the element of every create whose storage was not
  *   allocated freed (fexit on bpf_local_storage_alloc(), fentry on
- *   kfree_nolock()), and then the slab charged to the cgroup back to its
+ *   kfree_nolock(); a free the fentry missed because it nested in another
+ *   is forgiven, up to the program's recursion_misses: about 20 of 10000
+ *   seen), and then the slab charged to the cgroup back to its
  *   baseline (a leaked value keeps its charge). Skips without a memory
  *   controller.
  *   Mutant unpublished-leak (that element not freed): about 30 such
@@ -109,6 +111,17 @@ static long count_keys(int fd)
 		n++;
 	}
 	return n;
+}
+
+/* Runs of @prog that its recursion protection skipped */
+static long recursion_misses(const struct bpf_program *prog)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_prog_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+		return -errno;
+	return info.recursion_misses;
 }
 
 static long count_live(struct storage_free_tracker *tracker)
@@ -377,7 +390,7 @@ static void run_stress(int secs, enum stress_mode mode)
 	struct ctx_stats nmi;
 	pthread_t hp_thread;
 	long nmis, left, peak, ms, memcg_base = 0, memcg_slab_base = 0, memcg_now;
-	long slab_slack;
+	long slab_slack, unfreed, missed;
 	int i, err, cg_fd = -1;
 
 	if (nr_cpus > MAX_CPUS)
@@ -517,11 +530,12 @@ static void run_stress(int secs, enum stress_mode mode)
 			  "task creates failed at the memcg limit");
 		ASSERT_GT(skel->bss->stats[CTX_HARDIRQ].created, 0, "hardirq creates");
 		ASSERT_GT(skel->bss->stats[CTX_TASK].created, 0, "task creates");
-		printf("creates whose storage was not allocated: %ld, their elements never freed: %ld\n",
-		       skel->bss->nr_storage_alloc_failed, count_keys(bpf_map__fd(skel->maps.unpublished)));
+		unfreed = count_keys(bpf_map__fd(skel->maps.unpublished));
+		missed = recursion_misses(skel->progs.unpublished_freed);
+		printf("creates whose storage was not allocated: %ld, their elements never freed: %ld (kfree_nolock() calls not seen: %ld)\n",
+		       skel->bss->nr_storage_alloc_failed, unfreed, missed);
 		ASSERT_GT(skel->bss->nr_storage_alloc_failed, 0, "storage allocations failed");
-		ASSERT_EQ(count_keys(bpf_map__fd(skel->maps.unpublished)), 0,
-			  "elements of failed creates never freed");
+		ASSERT_LE(unfreed, missed, "elements of failed creates never freed");
 		ASSERT_EQ(skel->bss->nr_unpublished_untracked, 0, "failed creates not tracked");
 		ASSERT_OK(memcg_set_max(-1), "memory.max back to max");
 	} else {

@@ -181,12 +181,18 @@ int BPF_PROG(storage_alloc_exit, void *owner, struct bpf_local_storage_map *smap
 	if (!ret || (unsigned long)smap != (unsigned long)&task_map)
 		return 0;
 	__sync_fetch_and_add(&nr_storage_alloc_failed, 1);
-	if (bpf_map_update_elem(&unpublished, &key, &one, BPF_NOEXIST))
+	/* BPF_ANY: an address already recorded was freed (it is allocated
+	 * again) while unpublished_freed missed it (it does not nest)
+	 */
+	if (bpf_map_update_elem(&unpublished, &key, &one, BPF_ANY))
 		__sync_fetch_and_add(&nr_unpublished_untracked, 1);
 	return 0;
 }
 
-/* Attached by memcg_limit only: every kfree_nolock() of the system. */
+/* Attached by memcg_limit only: every kfree_nolock() of the system. A call
+ * that interrupts another one running this program on the same CPU is
+ * missed (counted in the program's recursion_misses).
+ */
 SEC("fentry/kfree_nolock")
 int BPF_PROG(unpublished_freed, const void *obj)
 {
