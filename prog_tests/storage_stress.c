@@ -205,8 +205,8 @@ static void print_stats(struct storage_stress *skel)
 		       ctx_names[i], st->runs, st->wrong_ctx);
 		printf("created %8ld deleted %8ld create_failed %6ld ",
 		       st->created, st->deleted, st->create_failed);
-		printf("delete: -EOPNOTSUPP %8ld other errors %6ld untracked %ld\n",
-		       st->delete_eopnotsupp, st->delete_failed, st->untracked);
+		printf("delete: -EOPNOTSUPP %8ld other errors %6ld untracked %ld (map busy %ld)\n",
+		       st->delete_eopnotsupp, st->delete_failed, st->untracked, st->untracked_busy);
 	}
 }
 

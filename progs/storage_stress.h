@@ -16,6 +16,7 @@ struct ctx_stats {
 	long created;		/* new storage values */
 	long create_failed;
 	long untracked;		/* created but could not be recorded in "live" */
+	long untracked_busy;	/* the same, "live" locked by an interrupted context */
 	long deleted;
 	long delete_eopnotsupp;	/* delete refused with -EOPNOTSUPP */
 	long delete_failed;	/* other errors, e.g. rqspinlock -EDEADLK on re-entry */
