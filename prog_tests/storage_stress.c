@@ -532,8 +532,10 @@ static void run_stress(int secs, enum stress_mode mode)
 		ASSERT_GT(skel->bss->stats[CTX_TASK].created, 0, "task creates");
 		unfreed = count_keys(bpf_map__fd(skel->maps.unpublished));
 		missed = recursion_misses(skel->progs.unpublished_freed);
-		printf("creates whose storage was not allocated: %ld, their elements never freed: %ld (kfree_nolock() calls not seen: %ld)\n",
-		       skel->bss->nr_storage_alloc_failed, unfreed, missed);
+		printf("creates whose storage was not allocated: %ld, ",
+		       skel->bss->nr_storage_alloc_failed);
+		printf("their elements never freed: %ld (kfree_nolock() calls not seen: %ld)\n",
+		       unfreed, missed);
 		ASSERT_GT(skel->bss->nr_storage_alloc_failed, 0, "storage allocations failed");
 		ASSERT_LE(unfreed, missed, "elements of failed creates never freed");
 		ASSERT_EQ(skel->bss->nr_unpublished_untracked, 0, "failed creates not tracked");
