@@ -482,14 +482,19 @@ BENCH_OUTDIR=$run/share/out/bench BENCH_KMSG=$run/kmsg BENCH_NCPU=$smp "${args[@
 class BenchSh(unittest.TestCase):
     """scripts/bench.sh end to end, with stand-ins for vmtest.sh and the runner."""
 
+    def fake_root(self, root):
+        """A repository at ROOT: the real bench scripts, FAKE_VMTEST as vmtest.sh."""
+        scripts = os.path.join(root, "scripts")
+        os.makedirs(scripts)
+        for f in ("bench.sh", "bench-guest.sh", "bench-report.py", "lib.sh"):
+            os.symlink(os.path.abspath(os.path.join(HERE, "..", f)), os.path.join(scripts, f))
+        write(os.path.join(root, "vmtest.sh"), FAKE_VMTEST)
+        os.chmod(os.path.join(root, "vmtest.sh"), 0o755)
+        return scripts
+
     def test_rounds_boots_and_report(self):
         with tempfile.TemporaryDirectory() as root:
-            scripts = os.path.join(root, "scripts")
-            os.makedirs(scripts)
-            for f in ("bench.sh", "bench-guest.sh", "bench-report.py", "lib.sh"):
-                os.symlink(os.path.abspath(os.path.join(HERE, "..", f)), os.path.join(scripts, f))
-            write(os.path.join(root, "vmtest.sh"), FAKE_VMTEST)
-            os.chmod(os.path.join(root, "vmtest.sh"), 0o755)
+            scripts = self.fake_root(root)
             for k in ("base", "patched"):
                 make_runner(os.path.join(root, "runner-" + k), k == "patched")
             out = os.path.join(root, "bench-out")
@@ -529,12 +534,7 @@ class BenchSh(unittest.TestCase):
 
     def test_other_variants_map_close_only(self):
         with tempfile.TemporaryDirectory() as root:
-            scripts = os.path.join(root, "scripts")
-            os.makedirs(scripts)
-            for f in ("bench.sh", "bench-guest.sh", "bench-report.py", "lib.sh"):
-                os.symlink(os.path.abspath(os.path.join(HERE, "..", f)), os.path.join(scripts, f))
-            write(os.path.join(root, "vmtest.sh"), FAKE_VMTEST)
-            os.chmod(os.path.join(root, "vmtest.sh"), 0o755)
+            scripts = self.fake_root(root)
             make_runner(os.path.join(root, "runner-git-v1"), True)
             make_runner(os.path.join(root, "runner-patched"), True)
             out = os.path.join(root, "bench-out")
