@@ -19,7 +19,18 @@
 # skipped). A prefix fails on a build error or on a compiler, linker or
 # objtool warning the base build did not give.
 #
-#   SERIES_MATRIX   the configs (default: all six above)
+#   SERIES_MATRIX           the configs (default: all six above)
+#   SERIES_MATRIX_PREFIXES  full (default): every prefix builds vmlinux with
+#                           make's own dependencies, so a prefix that
+#                           changes bpf.h, sched/task.h or cgroup-defs.h
+#                           recompiles most of the kernel (up to 12 min
+#                           here). objects: a prefix recompiles the .c
+#                           files the series changed so far, against that
+#                           prefix's headers, and links vmlinux; the other
+#                           users of a changed header keep the base's
+#                           objects (the header is dated back so that make
+#                           leaves them). The last kernel commit always
+#                           builds in full, so its vmlinux is complete.
 #
 # The debug and bench configs are the harness's own: vmtest.sh builds the
 # whole kernel for them, and series.sh check builds the touched objects of
@@ -33,6 +44,11 @@ set -euo pipefail
 repo=$1
 srcdir=$(dirname "$repo")
 configs=${SERIES_MATRIX:-lean jit-off cgroups-off rt up syscall-off}
+prefixes=${SERIES_MATRIX_PREFIXES:-full}
+case $prefixes in
+full | objects) ;;
+*) die "SERIES_MATRIX_PREFIXES must be full or objects, not '$prefixes'" ;;
+esac
 jobs=${VMTEST_JOBS:-$(($(nproc) + 1))}
 tree=$srcdir/matrix
 
@@ -109,6 +125,29 @@ for cfg in $configs; do
 done
 [ ${#ok_configs[@]} -gt 0 ] || die "no matrix config builds on the base tree"
 
+# The series' files below tree (headers or sources) changed from the base
+# to commit $1
+changed() {
+	git -C "$repo" diff --name-only "$base" "$1" -- "${@:2}" | sed "s|^|$tree/|"
+}
+
+# objects mode: recompile the series' .c files so far and no other user of
+# a changed header (dated before any object of the build directories).
+# The full mode and the last kernel commit date the headers now again.
+date_headers() {
+	local c=$1 stamp=$2 f
+	for f in $(changed "$c" '*.h'); do
+		[ -f "$f" ] && touch -d "$stamp" "$f"
+	done
+	if [ "$stamp" != now ]; then
+		for f in $(changed "$c" '*.c'); do
+			[ -f "$f" ] && touch "$f"
+		done
+	fi
+	return 0
+}
+
+last_kernel=$(git -C "$repo" log -1 --format=%H "$base..$patched" -- . ':(exclude)tools/testing')
 for c in $(git -C "$repo" rev-list --reverse "$base..$patched"); do
 	what=$(git -C "$repo" log -1 --format='%h %s' "$c")
 	# Selftests only: make vmlinux builds nothing from tools/testing.
@@ -117,6 +156,13 @@ for c in $(git -C "$repo" rev-list --reverse "$base..$patched"); do
 		continue
 	fi
 	git -C "$tree" checkout -q -f --detach "$c"
+	how="builds"
+	if [ "$prefixes" = objects ] && [ "$c" != "$last_kernel" ]; then
+		date_headers "$c" "2000-01-01"
+		how="links (the series' objects only)"
+	else
+		date_headers "$c" now
+	fi
 	for cfg in "${ok_configs[@]}"; do
 		build_dir=$srcdir/build-matrix-$cfg
 		log=$build_dir/matrix-$(git -C "$repo" rev-parse --short "$c").log
@@ -131,7 +177,7 @@ for c in $(git -C "$repo" rev-list --reverse "$base..$patched"); do
 			echo "$new" | head -5 | sed 's/^/vmtest:   /' >&2
 			rc=1
 		else
-			note "$cfg: builds ($((SECONDS - start)) s): $what"
+			note "$cfg: $how ($((SECONDS - start)) s): $what"
 		fi
 	done
 done
