@@ -169,6 +169,7 @@ METRICS = {
         ("close_to_free_ms", "close() to map freed", "ms", "lower"),
         ("map_free_ms", "time in map_free", "ms", "lower"),
         ("load_deletes_per_s", "deletes on other CPUs", "/s", "higher"),
+        ("load_failures_per_s", "failed creates+deletes there", "/s", "lower"),
     ],
     "local-storage-backlog": [
         ("tt_per_delete", "Tasks Trace callbacks/delete", "", "lower"),
@@ -247,9 +248,13 @@ def parse_map_close(text):
                   + NUM + PM + NUM + r" ms \(max " + NUM + r"\), (\d+) closes, (\d+) timed out", text)
     if not load or not close:
         return None
-    return {"close_to_free_ms": _f(close.group(1)), "map_free_ms": _f(close.group(4)),
-            "load_deletes_per_s": _f(load.group(1)) * 1000, "closes": int(close.group(7)),
-            "timeouts": int(close.group(8))}
+    res = {"close_to_free_ms": _f(close.group(1)), "map_free_ms": _f(close.group(4)),
+           "load_deletes_per_s": _f(load.group(1)) * 1000, "closes": int(close.group(7)),
+           "timeouts": int(close.group(8))}
+    failed = _find(r"^Summary: load failures " + NUM + PM + NUM + r"/s", text)
+    if failed:
+        res["load_failures_per_s"] = _f(failed.group(1))
+    return res
 
 
 def parse_backlog(text):

@@ -280,7 +280,14 @@ static void report_progress(int iter, struct bench_res *res, long delta_ns)
 	printf("Iter %3d (%7.3lfus): load deletes %8.3lfk/s (%7.3lfk/prod),",
 	       iter, (delta_ns - 1000000000) / 1000.0, deletes_per_sec,
 	       deletes_per_sec / env.producer_cnt);
-	printf(" %ld closes, last close to free %.3lf ms\n", n, n ? ctx.close_ms[n - 1] : 0.0);
+	printf(" %ld failed, %ld closes, last close to free %.3lf ms\n",
+	       res->drops, n, n ? ctx.close_ms[n - 1] : 0.0);
+}
+
+/* A sample's failed creates and deletes of the load (per second) */
+static double load_failures(struct bench_res *res)
+{
+	return res->drops;
 }
 
 static double max_of(const double *v, long n)
@@ -296,7 +303,7 @@ static double max_of(const double *v, long n)
 
 static void report_final(struct bench_res res[], int res_cnt)
 {
-	struct basic_stats load, to_free, in_free;
+	struct basic_stats load, failed, to_free, in_free;
 	long first, n, i;
 
 	ls_stop_timer();
@@ -310,12 +317,18 @@ static void report_final(struct bench_res res[], int res_cnt)
 	n = closes() - first;
 
 	ls_res_stats(res, res_cnt, ls_khits, &load);
+	ls_res_stats(res, res_cnt, load_failures, &failed);
 	ls_stats(ctx.close_ms + first, n, &to_free);
 	ls_stats(ctx.free_ms + first, n, &in_free);
 
 	printf("Summary: load deletes %8.3lf \u00B1 %5.3lfk/s (%7.3lfk/prod),",
 	       load.mean, load.stddev, load.mean / env.producer_cnt);
 	printf(" %d producers on %d CPUs\n", env.producer_cnt, env.nr_cpus);
+	/* Creates fail when kmalloc_nolock() does: it neither reclaims nor
+	 * spins on a contended slab or zone lock.
+	 */
+	printf("Summary: load failures %.1lf \u00B1 %.1lf/s (failed creates and deletes)\n",
+	       failed.mean, failed.stddev);
 	if (n > 0) {
 		printf("Summary: close to free %.3lf \u00B1 %.3lf ms (max %.3lf),",
 		       to_free.mean, to_free.stddev, max_of(ctx.close_ms + first, n));
