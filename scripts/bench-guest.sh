@@ -56,7 +56,7 @@ run() {
 	rc=$?
 	echo $rc >"$out/$id.rc"
 	echo "vmtest: test_end bench/$id $([ $rc -eq 0 ] && echo PASS || echo FAIL)" >"$kmsg"
-	grep -E '^(Summary|SUMMARY|Counters|Backlog|Drain|Context|NMI source|Unsupported|Error)' "$out/$id.log"
+	grep -E '^(Summary|SUMMARY|Counters|Backlog|Drain|Context|NMI source|Unsupported|Error|Closer)' "$out/$id.log"
 	[ $rc -eq 0 ] || tail -n 5 "$out/$id.log"
 }
 
