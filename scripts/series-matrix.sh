@@ -29,8 +29,13 @@
 #                           prefix's headers, and links vmlinux; the other
 #                           users of a changed header keep the base's
 #                           objects (the header is dated back so that make
-#                           leaves them). The last kernel commit always
-#                           builds in full, so its vmlinux is complete.
+#                           leaves them), so a prefix that breaks one of
+#                           them under this config is not seen, and where
+#                           the config builds none of the series' .c files
+#                           (syscall-off) a prefix compiles nothing (the
+#                           log line counts what was compiled). The last
+#                           kernel commit always builds in full, so its
+#                           vmlinux is complete.
 #
 # The debug and bench configs are the harness's own: vmtest.sh builds the
 # whole kernel for them, and series.sh check builds the touched objects of
@@ -125,22 +130,25 @@ for cfg in $configs; do
 done
 [ ${#ok_configs[@]} -gt 0 ] || die "no matrix config builds on the base tree"
 
-# The series' files below tree (headers or sources) changed from the base
-# to commit $1
+# The series' files below tree (headers or sources, but not tools/)
+# changed from the base to commit $1
 changed() {
-	git -C "$repo" diff --name-only "$base" "$1" -- "${@:2}" | sed "s|^|$tree/|"
+	git -C "$repo" diff --name-only "$base" "$1" -- "${@:2}" ':(exclude)tools' | sed "s|^|$tree/|"
 }
 
-# objects mode: recompile the series' .c files so far and no other user of
-# a changed header (dated before any object of the build directories).
-# The full mode and the last kernel commit date the headers now again.
-date_headers() {
-	local c=$1 stamp=$2 f
-	for f in $(changed "$c" '*.h'); do
+# touch_series COMMIT STAMP: date the headers the series changed up to
+# COMMIT; with a past STAMP (objects mode) also touch its .c files, so
+# that make recompiles those and no other user of a changed header.
+touch_series() {
+	local c=$1 stamp=$2 f headers sources
+	if ! headers=$(changed "$c" '*.h') || ! sources=$(changed "$c" '*.c'); then
+		die "cannot list the files the series changed up to $c"
+	fi
+	for f in $headers; do
 		[ -f "$f" ] && touch -d "$stamp" "$f"
 	done
 	if [ "$stamp" != now ]; then
-		for f in $(changed "$c" '*.c'); do
+		for f in $sources; do
 			[ -f "$f" ] && touch "$f"
 		done
 	fi
@@ -155,13 +163,18 @@ for c in $(git -C "$repo" rev-list --reverse "$base..$patched"); do
 		note "only tools/testing/, not built: $what"
 		continue
 	fi
+	# The checkout rewrites what differs from the previous commit, so in
+	# full mode make rebuilds what this commit changed.
 	git -C "$tree" checkout -q -f --detach "$c"
 	how="builds"
-	if [ "$prefixes" = objects ] && [ "$c" != "$last_kernel" ]; then
-		date_headers "$c" "2000-01-01"
-		how="links (the series' objects only)"
-	else
-		date_headers "$c" now
+	if [ "$prefixes" = objects ]; then
+		if [ "$c" != "$last_kernel" ]; then
+			touch_series "$c" "2000-01-01"
+			how="links (the series' objects only)"
+		else
+			# Every user of every header changed so far
+			touch_series "$c" now
+		fi
 	fi
 	for cfg in "${ok_configs[@]}"; do
 		build_dir=$srcdir/build-matrix-$cfg
@@ -177,7 +190,8 @@ for c in $(git -C "$repo" rev-list --reverse "$base..$patched"); do
 			echo "$new" | head -5 | sed 's/^/vmtest:   /' >&2
 			rc=1
 		else
-			note "$cfg: $how ($((SECONDS - start)) s): $what"
+			compiled=$(grep -c '^  CC ' "$log" || true)
+			note "$cfg: $how ($((SECONDS - start)) s, $compiled objects compiled): $what"
 		fi
 	done
 done
