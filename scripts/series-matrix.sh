@@ -11,6 +11,12 @@
 #   up           CONFIG_SMP=n
 #   syscall-off  CONFIG_BPF_SYSCALL=n (the !BPF_SYSCALL stubs of the headers)
 #
+# and, not by default, the harness's own configs (the fragments of
+# scripts/build-kernel.sh), each several times bigger than the lean one:
+#
+#   bench        base + bpf + bench.config (no debug options)
+#   debug        base + bpf + selftests + debug.config (lockdep, KASAN)
+#
 # For each config the base tree is built first (vmlinux): a config that
 # does not build there is reported and skipped, and the base build's
 # warnings are the ones the series may keep. Then every commit of the
@@ -57,9 +63,21 @@ esac
 jobs=${VMTEST_JOBS:-$(($(nproc) + 1))}
 tree=$srcdir/matrix
 
+# fragments CONFIG: the config fragments of a matrix config
+fragments() {
+	local k=$VMTEST_ROOT/kernel-config
+	case $1 in
+	bench) echo "$k/base.config $k/bpf.config $k/bench.config" ;;
+	debug) echo "$k/base.config $k/bpf.config $k/selftests.config $k/debug.config" ;;
+	lean) echo "$k/matrix.config" ;;
+	*) echo "$k/matrix.config $k/matrix-$1.config" ;;
+	esac
+}
+
 for cfg in $configs; do
-	[ "$cfg" = lean ] || [ -f "$VMTEST_ROOT/kernel-config/matrix-$cfg.config" ] ||
-		die "unknown matrix config '$cfg' (no kernel-config/matrix-$cfg.config)"
+	for f in $(fragments "$cfg"); do
+		[ -f "$f" ] || die "unknown matrix config '$cfg' (no $f)"
+	done
 done
 
 exec 9>"$srcdir/matrix.lock"
@@ -109,9 +127,8 @@ for cfg in $configs; do
 	# replays the warnings of cached objects).
 	base_warnings=$build_dir/matrix-base-${base:0:12}.warnings
 	[ -f "$base_warnings" ] || rm -rf "$build_dir"
-	frags=("$VMTEST_ROOT/kernel-config/matrix.config")
-	[ "$cfg" = lean ] || frags+=("$VMTEST_ROOT/kernel-config/matrix-$cfg.config")
-	if ! "$VMTEST_ROOT/scripts/kconfig.sh" "$tree" "$build_dir" "${frags[@]}"; then
+	# shellcheck disable=SC2046 # fragments prints a list of paths
+	if ! "$VMTEST_ROOT/scripts/kconfig.sh" "$tree" "$build_dir" $(fragments "$cfg"); then
 		note "error: matrix config $cfg: cannot make its .config"
 		rc=1
 		continue
