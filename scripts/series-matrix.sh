@@ -25,7 +25,7 @@
 # skipped). A prefix fails on a build error or on a compiler, linker or
 # objtool warning the base build did not give.
 #
-#   SERIES_MATRIX           the configs (default: all six above)
+#   SERIES_MATRIX           the configs (default: the six lean ones)
 #   SERIES_MATRIX_PREFIXES  full (default): every prefix builds vmlinux with
 #                           make's own dependencies, so a prefix that
 #                           changes bpf.h, sched/task.h or cgroup-defs.h
@@ -43,9 +43,9 @@
 #                           kernel commit always builds in full, so its
 #                           vmlinux is complete.
 #
-# The debug and bench configs are the harness's own: vmtest.sh builds the
-# whole kernel for them, and series.sh check builds the touched objects of
-# every prefix with the debug config.
+# vmtest.sh builds the whole kernel for the debug and bench configs, and
+# series.sh check builds the touched objects of every prefix with the
+# debug config.
 #
 # Usage: series-matrix.sh REPO   (REPO: the fetched base tree)
 # Exits non-zero when any config or prefix fails.

@@ -9,16 +9,16 @@
  * --owners sleeping child processes an element in it (trying again when
  * kmalloc_nolock() fails, as it does now and then under this load),
  * deletes --deletes of those elements, closes the map fd right away and
- * waits until
- * bpf_local_storage_map_free() of that map has returned, as seen by an
- * fexit program. The deletes leave frees of the map's own elements in
- * flight when it is freed, which map_free must wait for (with deferred
- * frees: the batches queued on every CPU); the elements still linked are
- * freed by map_free itself. Reported per close: the time from close() to
- * the return of map_free (the map's free work waits for a kworker, and
- * map_free for grace periods and for the frees still queued), and the time
- * in map_free alone, over the closes after the warm-up: those that ended
- * during the samples, and more until there are --min-closes.
+ * waits until bpf_local_storage_map_free() of that map has returned, as
+ * seen by an fexit program. The deletes leave frees of the map's own
+ * elements in flight when it is freed, which map_free must wait for (with
+ * deferred frees: the batches queued on every CPU); the elements still
+ * linked are freed by map_free itself. Reported per close: the time from
+ * close() to the return of map_free (the map's free work waits for a
+ * kworker, and map_free for grace periods and for the frees still
+ * queued), and the time in map_free alone, over the closes after the
+ * warm-up: those that ended during the samples, and more until there are
+ * --min-closes.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
