@@ -36,6 +36,9 @@ for name in "${names[@]}"; do
 	for i in $(seq 1 "$runs"); do
 		note "mutant $name, run $i/$runs: expecting $test to fail with /$reason/"
 		run=$VMTEST_CACHE/runs/$(date +%Y%m%d-%H%M%S)-mutant-$name-$i-$$
+		# The run's log sits beside its directory: create the parent (a new
+		# cache has no runs/ yet).
+		mkdir -p "$run"
 		"$VMTEST_ROOT/vmtest.sh" --kernel "mutant-$name" --run-dir "$run" \
 			--test-timeout "${MUTANT_TEST_TIMEOUT:-180}" -t "$test" >"$run.log" 2>&1 || true
 		if verdict=$(python3 "$VMTEST_ROOT/scripts/mutant-verdict.py" "$run/report.json" "$test" "$reason"); then
