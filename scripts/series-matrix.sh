@@ -97,12 +97,21 @@ git -C "$repo" worktree prune
 [ -d "$tree" ] || git -C "$repo" worktree add -q --detach "$tree" "$base" >&2
 
 # The warnings of a build log (compiler, linker, objtool, modpost,
-# resolve_btfids), without line and column numbers and function offsets,
-# which the series moves. None is not an error.
+# resolve_btfids), without line and column numbers, function offsets and
+# BTF type ids, which the series moves. None is not an error.
 warnings() {
 	{ grep -E '(warning|error|WARNING|WARN): ' "$1" || true; } |
-		sed -E 's/:[0-9]+(:[0-9]+)?:/:/g; s/\+0x[0-9a-f]+(\/0x[0-9a-f]+)?//g' | sort -u
+		sed -E 's/:[0-9]+(:[0-9]+)?:/:/g; s/\+0x[0-9a-f]+(\/0x[0-9a-f]+)?//g' |
+		sed -E "s/^(WARN: multiple IDs found for '[^']*'): .*/\1/" | sort -u
 }
+
+# resolve_btfids' "multiple IDs found for 'bpf_map'" in a prefix linked in
+# objects mode: that vmlinux mixes objects built against the prefix's
+# headers with the base's objects of the same headers, so its BTF holds two
+# versions of each struct the prefix changed and of the structs that refer
+# to it. Such a prefix reports them without failing; the last kernel
+# commit, built in full, fails on them like on any new warning.
+mixed_btf='^WARN: multiple IDs found for '
 
 # What says why a build failed: compiler errors, and the linker's, which
 # have no "error:" ("undefined reference to", make's "Error 1").
@@ -201,14 +210,24 @@ for c in $(git -C "$repo" rev-list --reverse "$base..$patched"); do
 			note "error: $cfg: does not build: $what (log: $log)"
 			show_errors "$log"
 			rc=1
-		elif new=$(warnings "$log" | comm -23 - "$build_dir/matrix-base-${base:0:12}.warnings") &&
-			[ -n "$new" ]; then
-			note "error: $cfg: new warnings: $what (log: $log)"
-			echo "$new" | head -5 | sed 's/^/vmtest:   /' >&2
-			rc=1
 		else
-			compiled=$(grep -c '^  CC ' "$log" || true)
-			note "$cfg: $how ($((SECONDS - start)) s, $compiled objects compiled): $what"
+			# The base's list goes through warnings() again: one cached
+			# before the BTF ids were dropped still compares.
+			new=$(warnings "$log" | comm -23 - <(warnings "$build_dir/matrix-base-${base:0:12}.warnings"))
+			mixed=""
+			if [ "$prefixes" = objects ] && [ "$c" != "$last_kernel" ]; then
+				mixed=$(grep -E "$mixed_btf" <<<"$new" || true)
+				new=$(grep -v -E "$mixed_btf" <<<"$new" || true)
+			fi
+			if [ -n "$new" ]; then
+				note "error: $cfg: new warnings: $what (log: $log)"
+				echo "$new" | head -5 | sed 's/^/vmtest:   /' >&2
+				rc=1
+			else
+				compiled=$(grep -c '^  CC ' "$log" || true)
+				mixed=${mixed:+, $(wc -l <<<"$mixed") BTF types twice (mixed objects)}
+				note "$cfg: $how ($((SECONDS - start)) s, $compiled objects compiled$mixed): $what"
+			fi
 		fi
 	done
 done
