@@ -22,8 +22,9 @@
 # warnings are the ones the series may keep. Then every commit of the
 # series, in order, builds vmlinux in the same build directory (make
 # rebuilds what the commit changed; commits that touch only tools/testing/ are
-# skipped). A prefix fails on a build error or on a compiler, linker or
-# objtool warning the base build did not give.
+# skipped). A prefix fails on a build error or on a compiler, linker,
+# objtool or resolve_btfids warning the base build did not give (but see
+# objects mode for resolve_btfids' duplicate types).
 #
 #   SERIES_MATRIX           the configs (default: the six lean ones)
 #   SERIES_MATRIX_PREFIXES  full (default): every prefix builds vmlinux with
@@ -39,9 +40,12 @@
 #                           them under this config is not seen, and where
 #                           the config builds none of the series' .c files
 #                           (syscall-off) a prefix compiles nothing (the
-#                           log line counts what was compiled). The last
+#                           log line counts what was compiled). With BTF,
+#                           such a vmlinux has several versions of the
+#                           structs the series changed so far: a prefix
+#                           names them and does not fail on them. The last
 #                           kernel commit always builds in full, so its
-#                           vmlinux is complete.
+#                           vmlinux is complete and fails on them.
 #
 # vmtest.sh builds the whole kernel for the debug and bench configs, and
 # series.sh check builds the touched objects of every prefix with the
@@ -88,6 +92,11 @@ if command -v ccache >/dev/null 2>&1 && [ -z "${VMTEST_NO_CCACHE:-}" ]; then
 	export CCACHE_DIR=${CCACHE_DIR:-$VMTEST_CACHE/ccache}
 	cc="ccache gcc"
 fi
+# As scripts/build-kernel.sh: a fixed timestamp also makes pahole run
+# single-threaded (scripts/Makefile.btf), whose BTF is then the same on
+# every build; threaded, the base's own resolve_btfids warning comes and
+# goes between builds.
+export KBUILD_BUILD_TIMESTAMP="vmtest" KBUILD_BUILD_USER=vmtest KBUILD_BUILD_HOST=vmtest
 
 # apply-series.sh works in the shared scratch worktree: under the build lock
 # of vmtest.sh, so that a build running meanwhile is not disturbed.
@@ -106,11 +115,13 @@ warnings() {
 }
 
 # resolve_btfids' "multiple IDs found for 'bpf_map'" in a prefix linked in
-# objects mode: that vmlinux mixes objects built against the prefix's
-# headers with the base's objects of the same headers, so its BTF holds two
-# versions of each struct the prefix changed and of the structs that refer
-# to it. Such a prefix reports them without failing; the last kernel
-# commit, built in full, fails on them like on any new warning.
+# objects mode after the series changed a header: that vmlinux mixes
+# objects built against the prefix's headers with the base's objects of
+# the same headers, so its BTF holds several versions of each struct the
+# series changed so far and of the structs that refer to it (resolve_btfids
+# names only those a BTF_ID list asks for). Such a prefix names them
+# without failing; the last kernel commit, built in full, fails on them
+# like on any new warning.
 mixed_btf='^WARN: multiple IDs found for '
 
 # What says why a build failed: compiler errors, and the linker's, which
@@ -215,7 +226,8 @@ for c in $(git -C "$repo" rev-list --reverse "$base..$patched"); do
 			# before the BTF ids were dropped still compares.
 			new=$(warnings "$log" | comm -23 - <(warnings "$build_dir/matrix-base-${base:0:12}.warnings"))
 			mixed=""
-			if [ "$prefixes" = objects ] && [ "$c" != "$last_kernel" ]; then
+			if [ "$prefixes" = objects ] && [ "$c" != "$last_kernel" ] &&
+				[ -n "$(changed "$c" '*.h')" ]; then
 				mixed=$(grep -E "$mixed_btf" <<<"$new" || true)
 				new=$(grep -v -E "$mixed_btf" <<<"$new" || true)
 			fi
@@ -225,7 +237,7 @@ for c in $(git -C "$repo" rev-list --reverse "$base..$patched"); do
 				rc=1
 			else
 				compiled=$(grep -c '^  CC ' "$log" || true)
-				mixed=${mixed:+, $(wc -l <<<"$mixed") BTF types twice (mixed objects)}
+				mixed=${mixed:+; BTF of mixed objects has several $(sed -E "s/.*'(.*)'/\1/" <<<"$mixed" | paste -sd, -)}
 				note "$cfg: $how ($((SECONDS - start)) s, $compiled objects compiled$mixed): $what"
 			fi
 		fi
