@@ -3,7 +3,9 @@
 
 Read `checkpatch.pl --show-types` output (one or more patches) and print
 the reports that no line of ACCEPTED (scripts/checkpatch-accepted) accepts,
-then the number of accepted ones. Exit status 1 if any report is left.
+then the number of accepted ones. Exit status 1 if any report is left,
+or if the input has no checkpatch summary ("total: ...") at all: a
+checkpatch that did not run must not read as a clean one.
 """
 import re
 import sys
@@ -47,8 +49,9 @@ def accepted(block, rules):
 
 def main():
     rules = load(sys.argv[1])
+    text = sys.stdin.read()
     left = n_ok = 0
-    for block in reports(sys.stdin.read()):
+    for block in reports(text):
         if accepted(block, rules):
             n_ok += 1
             continue
@@ -56,6 +59,10 @@ def main():
         print("\n".join(block) + "\n")
     print("checkpatch: %d report(s) not accepted, %d accepted by %s"
           % (left, n_ok, sys.argv[1]))
+    if not re.search(r"^total: \d+ errors", text, re.M):
+        print("checkpatch-filter: no checkpatch summary in the input: "
+              "did checkpatch.pl run?", file=sys.stderr)
+        return 1
     return 1 if left else 0
 
 

@@ -50,6 +50,12 @@ class CheckpatchFilter(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("CODE_INDENT", r.stdout)
 
+    def test_no_checkpatch_output_fails(self):
+        # checkpatch.pl missing or dying prints no summary: not a pass.
+        r = run("")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no checkpatch summary", r.stderr)
+
 
 if __name__ == "__main__":
     unittest.main()
