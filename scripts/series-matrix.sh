@@ -94,8 +94,8 @@ if command -v ccache >/dev/null 2>&1 && [ -z "${VMTEST_NO_CCACHE:-}" ]; then
 fi
 # As scripts/build-kernel.sh: a fixed timestamp also makes pahole run
 # single-threaded (scripts/Makefile.btf), whose BTF is then the same on
-# every build; threaded, the base's own resolve_btfids warning comes and
-# goes between builds.
+# every build; threaded, the bench config's base gave a resolve_btfids
+# warning in some builds and not in others.
 export KBUILD_BUILD_TIMESTAMP="vmtest" KBUILD_BUILD_USER=vmtest KBUILD_BUILD_HOST=vmtest
 
 # apply-series.sh works in the shared scratch worktree: under the build lock
