@@ -28,6 +28,9 @@ ERROR = """ERROR:CODE_INDENT: code indent should use tabs where possible
 """
 
 
+TOTAL = "\ntotal: 1 errors, 1 warnings, 1 checks, 100 lines checked\n"
+
+
 def run(text):
     return subprocess.run([sys.executable, FILTER, ACCEPTED], input=text,
                           capture_output=True, text=True)
@@ -40,13 +43,13 @@ class CheckpatchFilter(unittest.TestCase):
         self.assertIn("0 report(s) not accepted, 2 accepted", r.stdout)
 
     def test_same_type_elsewhere_is_not_accepted(self):
-        r = run(KPTR + "\n" + OTHER_SPACING)
+        r = run(KPTR + "\n" + OTHER_SPACING + TOTAL)
         self.assertEqual(r.returncode, 1)
         self.assertIn("a*b", r.stdout)
         self.assertNotIn("__kptr", r.stdout)
 
     def test_errors_fail(self):
-        r = run(ERROR)
+        r = run(ERROR + TOTAL)
         self.assertEqual(r.returncode, 1)
         self.assertIn("CODE_INDENT", r.stdout)
 
