@@ -30,42 +30,19 @@ commit_base() {
 	git -C "$repo" tag -f vmtest-base >/dev/null
 }
 
-# The machine's own Debian mirror, read from its apt configuration.
-debian_mirror() {
-	apt-get indextargets --format '$(REPO_URI) $(ORIGIN) $(LABEL)' 2>/dev/null |
-		awk '$2 == "Debian" && $3 == "Debian" { print $1; exit }'
-}
-
 fetch_debian() {
 	local pkg=linux-source-$KERNEL_DEB_VERSION
 	local id=debian-$KERNEL_DEB_VERSION
 	local dir=$VMTEST_CACHE/src/$id repo=$VMTEST_CACHE/src/$id/repo
-	local apt=$VMTEST_CACHE/apt mirror deb tarball
+	local deb tarball
 
 	if git -C "$repo" rev-parse -q --verify vmtest-base >/dev/null 2>&1; then
 		echo "$repo"
 		return
 	fi
-	need_cmd apt-get dpkg-deb tar xz git
-	# DEBIAN_MIRROR: a Debian archive URL for hosts whose apt has none
-	# (Ubuntu, say, has no trixie-backports suite).
-	mirror=${DEBIAN_MIRROR:-$(debian_mirror)}
-	[ -n "$mirror" ] || die "no Debian mirror in this machine's apt configuration (an apt origin and label \"Debian\"): set DEBIAN_MIRROR=<Debian archive URL>, or KERNEL_SRC=<kernel tree>"
-	local keyring=${DEBIAN_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
-	[ -f "$keyring" ] || die "no Debian archive keyring at $keyring (install debian-archive-keyring, or set DEBIAN_KEYRING)"
-
-	mkdir -p "$apt/lists/partial" "$apt/archives/partial" "$apt/parts" "$dir/dl"
-	echo "deb [signed-by=$keyring] $mirror $KERNEL_DEB_SUITE main" \
-		>"$apt/sources.list"
-	local aptopts=(-o "Dir::Etc::SourceList=$apt/sources.list"
-		-o "Dir::Etc::SourceParts=$apt/parts"
-		-o "Dir::State::Lists=$apt/lists"
-		-o "Dir::Cache=$apt" -o "Dir::Cache::archives=$apt/archives"
-		-o "Debug::NoLocking=1" -o "APT::Sandbox::User=root")
-	note "fetching $pkg from $KERNEL_DEB_SUITE (private apt state in $apt)"
-	apt-get -qq "${aptopts[@]}" update >&2 || die "apt-get update of $KERNEL_DEB_SUITE failed"
-	(cd "$dir/dl" && rm -f ./*.deb && apt-get -qq "${aptopts[@]}" download "$pkg" >&2) ||
-		die "apt-get download $pkg failed"
+	need_cmd tar xz git
+	rm -rf "$dir/dl"
+	apt_download "$KERNEL_DEB_SUITE" "$dir/dl" "$pkg"
 	deb=$(ls "$dir"/dl/*.deb)
 
 	rm -rf "$dir/x" "$repo.tmp"

@@ -47,3 +47,35 @@ pick_clang() {
 	command -v "$c" >/dev/null 2>&1 || die "no clang found (set CLANG= or run scripts/install-deps.sh)"
 	echo "$c"
 }
+
+# The machine's own Debian mirror, read from its apt configuration.
+debian_mirror() {
+	apt-get indextargets --format '$(REPO_URI) $(ORIGIN) $(LABEL)' 2>/dev/null |
+		awk '$2 == "Debian" && $3 == "Debian" { print $1; exit }'
+}
+
+# apt_download SUITE DIR PKG...: download the .debs of PKG... from SUITE of
+# the machine's Debian mirror (or $DEBIAN_MIRROR) into DIR, with a private
+# apt state in $VMTEST_CACHE/apt/SUITE: the system's apt config and lists
+# are untouched.
+apt_download() {
+	local suite=$1 dir=$2 apt=$VMTEST_CACHE/apt/$1 mirror keyring
+	shift 2
+	need_cmd apt-get dpkg-deb
+	# DEBIAN_MIRROR: a Debian archive URL for hosts whose apt has none
+	# (Ubuntu, say, has no trixie-backports suite).
+	mirror=${DEBIAN_MIRROR:-$(debian_mirror)}
+	[ -n "$mirror" ] || die "no Debian mirror in this machine's apt configuration (an apt origin and label \"Debian\"): set DEBIAN_MIRROR=<Debian archive URL>"
+	keyring=${DEBIAN_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
+	[ -f "$keyring" ] || die "no Debian archive keyring at $keyring (install debian-archive-keyring, or set DEBIAN_KEYRING)"
+	mkdir -p "$apt/lists/partial" "$apt/archives/partial" "$apt/parts" "$dir"
+	echo "deb [signed-by=$keyring] $mirror $suite main" >"$apt/sources.list"
+	local aptopts=(-o "Dir::Etc::SourceList=$apt/sources.list"
+		-o "Dir::Etc::SourceParts=$apt/parts"
+		-o "Dir::State::Lists=$apt/lists"
+		-o "Dir::Cache=$apt" -o "Dir::Cache::archives=$apt/archives"
+		-o "Debug::NoLocking=1" -o "APT::Sandbox::User=root")
+	note "fetching $* from $suite (private apt state in $apt)"
+	apt-get -qq "${aptopts[@]}" update >&2 || die "apt-get update of $suite failed"
+	(cd "$dir" && apt-get -qq "${aptopts[@]}" download "$@" >&2) || die "apt-get download $* from $suite failed"
+}

@@ -42,7 +42,9 @@ done
 [ -f "$kernel" ] || die "no kernel image at '$kernel'"
 [ -f "$initrd" ] || die "no initramfs at '$initrd'"
 [ -d "$share" ] || die "no share directory at '$share'"
-need_cmd qemu-system-x86_64 python3
+need_cmd python3
+# QEMU $QEMU, else one without the stale-INT3 bug of older TCG (fetch-qemu.sh)
+qemu=$("$VMTEST_ROOT/scripts/fetch-qemu.sh")
 rundir=$(dirname "$log")
 
 # KVM here may be a nested hypervisor that accepts the VM but never runs
@@ -95,7 +97,7 @@ boot() {
 		args+=(-virtfs "local,path=${s%%:*},mount_tag=share$i,security_model=none,readonly=on,multidevs=remap")
 		echo "share$i ${s#*:}" >>"$share/shares"
 	done
-	qemu-system-x86_64 "${args[@]}" </dev/null >"$rundir/qemu.out" 2>&1 &
+	"$qemu" "${args[@]}" </dev/null >"$rundir/qemu.out" 2>&1 &
 	qpid=$!
 	deadline=$((SECONDS + btimeout))
 	while [ $SECONDS -lt $deadline ]; do
@@ -145,7 +147,7 @@ if [ $booted -eq 0 ]; then
 	fi
 fi
 echo "$accel" >"$rundir/accel"
-note "guest booted ($accel, $(grep -o 'cpus=[0-9]*' "$log" | head -1)); console: $log"
+note "guest booted ($accel, $(grep -o 'cpus=[0-9]*' "$log" | head -1), QEMU $("$qemu" --version | sed -n '1s/^QEMU emulator version \([^ ]*\).*/\1/p')); console: $log"
 
 python3 "$VMTEST_ROOT/scripts/nmi-injector.py" --qmp "$rundir/qmp.sock" --ctl "$rundir/ctl.sock" \
 	--log "$rundir/nmi-injector.log" &
