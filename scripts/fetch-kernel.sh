@@ -42,7 +42,7 @@ fetch_debian() {
 	fi
 	need_cmd tar xz git
 	rm -rf "$dir/dl"
-	apt_download "$KERNEL_DEB_SUITE" "$dir/dl" "$pkg"
+	apt_download "$KERNEL_DEB_SUITE" "$dir/dl" "KERNEL_SRC=<kernel tree>" "$pkg"
 	deb=$(ls "$dir"/dl/*.deb)
 
 	rm -rf "$dir/x" "$repo.tmp"

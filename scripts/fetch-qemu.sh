@@ -1,33 +1,35 @@
 #!/usr/bin/env bash
-# Print the path of the qemu-system-x86_64 the guests run on.
+# Print the path of the qemu-system-x86_64 that runs the guests under TCG.
 #
 #   QEMU=/path         use that one
 #   default            the system's, if it is QEMU $QEMU_MIN_VERSION or newer;
-#                      else QEMU from Debian's $QEMU_DEB_SUITE (default: this
-#                      release's backports), fetched by package name with apt
-#                      into $VMTEST_CACHE/qemu (private apt state; nothing is
-#                      installed on the system)
+#                      else, on Debian, QEMU from $QEMU_DEB_SUITE (default:
+#                      this release's backports), fetched by package name with
+#                      apt into $VMTEST_CACHE/qemu (private apt state; nothing
+#                      is installed on the system)
 #
-# Why not any QEMU: under TCG with several vCPUs (multi-threaded TCG, what
-# run-vm.sh uses when KVM does not boot), QEMU 7.2 can keep running a
-# translation of kernel text made while text_poke_bp() had an INT3 there:
-# the guest later executes an INT3 that memory no longer holds, the kernel's
-# INT3 handler does not own it, and the guest dies with "Oops: int3" in
-# whatever function was patched (__schedule, when a program attaches to
-# sched_switch). Seen in a CI run of test_progs/cgroup_put_rq_lock and
-# reproduced without BPF by scripts/guest-text-poke-stress.sh (the README
-# has the numbers); QEMU 10.0 did not show it.
+# Why not any QEMU: under multi-threaded TCG (what run-vm.sh uses when KVM
+# does not boot), QEMU 7.2 can keep running a translation of kernel text
+# made while text_poke_bp() had an INT3 there: the guest later executes an
+# INT3 that memory no longer holds, the kernel's INT3 handler does not own
+# it, and the guest dies with "Oops: int3" in the patched function
+# (__schedule, when a program attaches to sched_switch). Seen in a CI run of
+# test_progs/cgroup_put_rq_lock, and reproduced with no BPF at all by
+# scripts/guest-text-poke-stress.sh (the README has the numbers); QEMU 10.0
+# did not show it.
+#
+# The fetched QEMU uses the shared libraries of the system's QEMU package
+# (scripts/install-deps.sh installs qemu-system-x86, which pulls them in).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 QEMU_MIN_VERSION=${QEMU_MIN_VERSION:-10.0}
 
-qemu_version() { # qemu_version BINARY: "10.0.2"
-	"$1" --version 2>/dev/null | sed -n '1s/^QEMU emulator version \([0-9][0-9.]*\).*/\1/p'
-}
-
-at_least() { # at_least VERSION MIN
-	[ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -1)" = "$2" ]
+# new_enough BINARY: it runs and is QEMU $QEMU_MIN_VERSION or newer
+new_enough() {
+	local v
+	v=$(qemu_version "$1")
+	[ -n "$v" ] && [ "$(printf '%s\n%s\n' "$QEMU_MIN_VERSION" "$v" | sort -V | head -1)" = "$QEMU_MIN_VERSION" ]
 }
 
 if [ -n "${QEMU:-}" ]; then
@@ -37,43 +39,54 @@ if [ -n "${QEMU:-}" ]; then
 fi
 
 system=$(command -v qemu-system-x86_64 || true)
-if [ -n "$system" ]; then
-	v=$(qemu_version "$system")
-	if [ -n "$v" ] && at_least "$v" "$QEMU_MIN_VERSION"; then
-		echo "$system"
-		exit 0
-	fi
+if [ -n "$system" ] && new_enough "$system"; then
+	echo "$system"
+	exit 0
 fi
 
-codename=$(. /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
-suite=${QEMU_DEB_SUITE:-${codename:+$codename-backports}}
-[ -n "$suite" ] || die "no QEMU >= $QEMU_MIN_VERSION: set QEMU=<qemu-system-x86_64> or QEMU_DEB_SUITE=<Debian suite>"
+suite=${QEMU_DEB_SUITE:-}
+if [ -z "$suite" ] && grep -qx 'ID=debian' /etc/os-release 2>/dev/null; then
+	suite=$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release)
+	suite=${suite:+$suite-backports}
+fi
+[ -n "$suite" ] || die "QEMU ${system:+$(qemu_version "$system") }is older than $QEMU_MIN_VERSION (its multi-threaded TCG runs stale kernel text): set QEMU=<qemu-system-x86_64> or QEMU_DEB_SUITE=<Debian suite>"
+[[ $suite =~ ^[a-z0-9][a-z0-9.-]*$ ]] || die "QEMU_DEB_SUITE=$suite is not a suite name"
+
 dir=$VMTEST_CACHE/qemu/$suite
 wrapper=$dir/qemu-system-x86_64
 mkdir -p "$VMTEST_CACHE"
 exec 8>"$VMTEST_CACHE/qemu.lock"
 flock 8 # a concurrent run waits for the fetch instead of unpacking over it
-if [ ! -x "$wrapper" ]; then
-	rm -rf "$dir"
-	apt_download "$suite" "$dir/dl" qemu-system-x86 qemu-system-data seabios
-	for deb in "$dir"/dl/*.deb; do
-		dpkg-deb -x "$deb" "$dir/root" || die "cannot unpack $deb"
-	done
-	bin=$dir/root/usr/bin/qemu-system-x86_64
-	v=$(qemu_version "$bin")
-	[ -n "$v" ] || die "QEMU from $suite does not run here (missing libraries?): $(ldd "$bin" 2>&1 | grep 'not found' | head -3 | tr '\n' ' ')"
-	at_least "$v" "$QEMU_MIN_VERSION" || die "$suite has QEMU $v, older than $QEMU_MIN_VERSION: set QEMU= or QEMU_DEB_SUITE="
-	# Firmware and option ROMs from the same packages, not the system's;
-	# no modules (the system's belong to its own QEMU, and none is needed).
-	mkdir -p "$dir/no-modules"
-	cat >"$wrapper.tmp" <<EOF
-#!/bin/sh
-# QEMU $v from Debian $suite, fetched by scripts/fetch-qemu.sh
-export QEMU_MODULE_DIR='$dir/no-modules'
-exec '$bin' -L '$dir/root/usr/share/qemu' -L '$dir/root/usr/share/seabios' "\$@"
-EOF
-	chmod +x "$wrapper.tmp"
-	mv "$wrapper.tmp" "$wrapper"
-	note "QEMU $v from $suite: $wrapper"
+# A cached one is checked again: it must still run, and still be new enough.
+if [ -x "$wrapper" ] && new_enough "$wrapper"; then
+	echo "$wrapper"
+	exit 0
 fi
+rm -rf "$dir"
+apt_download "$suite" "$dir/dl" "QEMU=<qemu-system-x86_64 $QEMU_MIN_VERSION or newer>" \
+	qemu-system-x86 qemu-system-data seabios
+for deb in "$dir"/dl/*.deb; do
+	dpkg-deb -x "$deb" "$dir/root" || die "cannot unpack $deb"
+done
+# Its own firmware and option ROMs, not the system's. (Modules: QEMU looks
+# for them next to its binary, so it never loads the system QEMU's; TCG is
+# built in and this harness needs none.)
+cat >"$wrapper" <<'EOF'
+#!/bin/sh
+# QEMU from Debian packages, unpacked by scripts/fetch-qemu.sh
+d=$(dirname "$0")
+exec "$d/root/usr/bin/qemu-system-x86_64" -L "$d/root/usr/share/qemu" -L "$d/root/usr/share/seabios" "$@"
+EOF
+chmod +x "$wrapper"
+v=$(qemu_version "$wrapper")
+if [ -z "$v" ]; then
+	missing=$(ldd "$dir/root/usr/bin/qemu-system-x86_64" 2>&1 | grep 'not found' | head -3 | tr '\n' ' ')
+	rm -f "$wrapper"
+	die "QEMU from $suite does not run here${missing:+ (missing: $missing)}: set QEMU= or QEMU_DEB_SUITE="
+fi
+if ! new_enough "$wrapper"; then
+	rm -f "$wrapper"
+	die "$suite has QEMU $v, older than $QEMU_MIN_VERSION: set QEMU= or QEMU_DEB_SUITE="
+fi
+note "QEMU $v from $suite: $wrapper"
 echo "$wrapper"

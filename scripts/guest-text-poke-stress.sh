@@ -19,6 +19,7 @@ T=/sys/kernel/tracing
 [ -d $T/events ] || mount -t tracefs nodev $T || exit 1
 n=${1:-4000}
 dd if=/dev/zero bs=1 count=2000000000 2>/dev/null | cat >/dev/null &
+load=$! # cat; dd dies of SIGPIPE once it is gone
 i=0
 while [ $i -lt "$n" ]; do
 	echo 1 >$T/events/sched/sched_switch/enable || exit 1
@@ -26,5 +27,5 @@ while [ $i -lt "$n" ]; do
 	i=$((i + 1))
 	[ $((i % 250)) -eq 0 ] && echo "toggles: $i"
 done
-killall dd cat 2>/dev/null
+kill $load
 echo "text-poke-stress: $n toggles"

@@ -54,18 +54,19 @@ debian_mirror() {
 		awk '$2 == "Debian" && $3 == "Debian" { print $1; exit }'
 }
 
-# apt_download SUITE DIR PKG...: download the .debs of PKG... from SUITE of
-# the machine's Debian mirror (or $DEBIAN_MIRROR) into DIR, with a private
-# apt state in $VMTEST_CACHE/apt/SUITE: the system's apt config and lists
-# are untouched.
+# apt_download SUITE DIR ALTERNATIVE PKG...: download the .debs of PKG...
+# from SUITE of the machine's Debian mirror (or $DEBIAN_MIRROR) into DIR,
+# with a private apt state in $VMTEST_CACHE/apt/SUITE: the system's apt
+# config and lists are untouched. ALTERNATIVE: what the caller's user can
+# set instead of a mirror, for the error message.
 apt_download() {
-	local suite=$1 dir=$2 apt=$VMTEST_CACHE/apt/$1 mirror keyring
-	shift 2
+	local suite=$1 dir=$2 alt=$3 apt=$VMTEST_CACHE/apt/$1 mirror keyring
+	shift 3
 	need_cmd apt-get dpkg-deb
 	# DEBIAN_MIRROR: a Debian archive URL for hosts whose apt has none
 	# (Ubuntu, say, has no trixie-backports suite).
 	mirror=${DEBIAN_MIRROR:-$(debian_mirror)}
-	[ -n "$mirror" ] || die "no Debian mirror in this machine's apt configuration (an apt origin and label \"Debian\"): set DEBIAN_MIRROR=<Debian archive URL>"
+	[ -n "$mirror" ] || die "no Debian mirror in this machine's apt configuration (an apt origin and label \"Debian\"): set DEBIAN_MIRROR=<Debian archive URL>, or $alt"
 	keyring=${DEBIAN_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
 	[ -f "$keyring" ] || die "no Debian archive keyring at $keyring (install debian-archive-keyring, or set DEBIAN_KEYRING)"
 	mkdir -p "$apt/lists/partial" "$apt/archives/partial" "$apt/parts" "$dir"
@@ -78,4 +79,9 @@ apt_download() {
 	note "fetching $* from $suite (private apt state in $apt)"
 	apt-get -qq "${aptopts[@]}" update >&2 || die "apt-get update of $suite failed"
 	(cd "$dir" && apt-get -qq "${aptopts[@]}" download "$@" >&2) || die "apt-get download $* from $suite failed"
+}
+
+# qemu_version BINARY: its version ("10.0.2"), empty if it does not run
+qemu_version() {
+	{ "$1" --version 2>/dev/null || true; } | sed -n '1s/^QEMU emulator version \([0-9][0-9.]*\).*/\1/p'
 }

@@ -148,12 +148,14 @@ def main():
     if any(r[0] == "FAIL" for r in rows) and splat_report.strip():
         print(splat_report.rstrip())
 
-    accel = ""
-    try:
-        accel = open(os.path.join(args.run, "accel")).read().strip()
-    except OSError:
-        pass
-    print("vmtest: results for %s%s:" % (args.kernel, " (%s)" % accel if accel else ""))
+    def run_file(name):
+        try:
+            return open(os.path.join(args.run, name)).read().strip()
+        except OSError:
+            return ""
+    accel, qemu = run_file("accel"), run_file("qemu-version")
+    how = ", ".join(x for x in (accel, qemu and "QEMU " + qemu) if x)
+    print("vmtest: results for %s%s:" % (args.kernel, " (%s)" % how if how else ""))
     for outcome, name, reason in rows:
         print("  %-5s %s%s" % (outcome, name, (": " + reason) if reason else ""))
     if args.times and os.path.exists(args.times):
@@ -167,7 +169,7 @@ def main():
 
     count = lambda o: sum(1 for r in rows if r[0] == o)
     passed, failed, skipped, xfail = count("PASS"), count("FAIL"), count("SKIP"), count("XFAIL")
-    report = {"kernel": args.kernel, "accel": accel, "passed": passed, "failed": failed,
+    report = {"kernel": args.kernel, "accel": accel, "qemu": qemu, "passed": passed, "failed": failed,
               "skipped": skipped, "expected_failures": xfail,
               "tests": [{"name": n, "outcome": o, "reason": r} for o, n, r in rows]}
     with open(os.path.join(args.run, "report.json"), "w") as f:

@@ -43,8 +43,6 @@ done
 [ -f "$initrd" ] || die "no initramfs at '$initrd'"
 [ -d "$share" ] || die "no share directory at '$share'"
 need_cmd python3
-# QEMU $QEMU, else one without the stale-INT3 bug of older TCG (fetch-qemu.sh)
-qemu=$("$VMTEST_ROOT/scripts/fetch-qemu.sh")
 rundir=$(dirname "$log")
 
 # KVM here may be a nested hypervisor that accepts the VM but never runs
@@ -117,6 +115,9 @@ stop_qemu() {
 rm -f "$share/shares"
 booted=0
 if [ "$accel" = kvm ] || { [ "$accel" = auto ] && kvm_usable; }; then
+	# KVM: $QEMU or the system's QEMU, whatever its version
+	qemu=${QEMU:-qemu-system-x86_64}
+	need_cmd "$qemu"
 	kvm_timeout=$([ "$accel" = kvm ] && echo "$boot_timeout" || echo 30)
 	if boot kvm "$kvm_timeout"; then
 		booted=1 accel=kvm
@@ -137,6 +138,12 @@ if [ "$accel" = kvm ] || { [ "$accel" = auto ] && kvm_usable; }; then
 fi
 if [ $booted -eq 0 ]; then
 	accel=tcg
+	# TCG: a QEMU whose multi-threaded TCG does not run stale kernel text
+	qemu=$("$VMTEST_ROOT/scripts/fetch-qemu.sh") || {
+		printf "\nVMTEST_RUN_FAILED qemu\n" >>"$log"
+		note "error: no QEMU to run the guest under TCG (see above)"
+		exit 125
+	}
 	if ! boot tcg "$boot_timeout"; then
 		stop_qemu
 		tail -25 "$log" 2>/dev/null | sed 's/^/vmtest:   | /' >&2
@@ -147,7 +154,8 @@ if [ $booted -eq 0 ]; then
 	fi
 fi
 echo "$accel" >"$rundir/accel"
-note "guest booted ($accel, $(grep -o 'cpus=[0-9]*' "$log" | head -1), QEMU $("$qemu" --version | sed -n '1s/^QEMU emulator version \([^ ]*\).*/\1/p')); console: $log"
+qemu_version "$qemu" >"$rundir/qemu-version"
+note "guest booted ($accel, $(grep -o 'cpus=[0-9]*' "$log" | head -1), QEMU $(cat "$rundir/qemu-version")); console: $log"
 
 python3 "$VMTEST_ROOT/scripts/nmi-injector.py" --qmp "$rundir/qmp.sock" --ctl "$rundir/ctl.sock" \
 	--log "$rundir/nmi-injector.log" &
