@@ -8,13 +8,14 @@
 # made while the call site held text_poke_bp()'s INT3, and the guest dies
 # with "Oops: int3" at __schedule+0x2135 (what a CI run of
 # test_progs/cgroup_put_rq_lock hit). Run it from the host with:
-#   QEMU=<qemu-system-x86_64> ./vmtest.sh --share scripts -- \
-#       $PWD/scripts/guest-text-poke-stress.sh
-# seen (2026-12-06, 2 vCPUs, TCG, the debug kernel):
-#   QEMU 7.2.22, thread=multi: Oops after about 1370, 70 and 240 toggles
-#     (3 of 3 runs)
-#   QEMU 7.2.22, thread=single: 4000 toggles, no oops
-#   QEMU 10.0.2, thread=multi: 4000 toggles, no oops (2 of 2 runs)
+#   QEMU=<qemu-system-x86_64> ./vmtest.sh --share "$PWD/scripts" -- \
+#       "$PWD/scripts/guest-text-poke-stress.sh" 4000
+# seen (2026-12-06, 2 vCPUs, TCG, debug kernels), the same oops at the same
+# address on the base and the patched kernel:
+#   QEMU 7.2.22, thread=multi, patched: oops after about 1370, 70 and 240
+#     toggles (3 of 3 runs); base: after about 290 (1 run)
+#   QEMU 7.2.22, thread=single, patched: 4000 toggles, no oops (1 run)
+#   QEMU 10.0.2, thread=multi, patched: 4000 toggles, no oops (2 of 2 runs)
 T=/sys/kernel/tracing
 [ -d $T/events ] || mount -t tracefs nodev $T || exit 1
 n=${1:-4000}
