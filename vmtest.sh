@@ -39,8 +39,9 @@ patches/, boots it under QEMU and runs the suite, or COMMAND if given.
 Environment: KERNEL_SRC=/path (use an existing kernel tree), KERNEL_GIT=url
 KERNEL_REF=ref (clone one), VMTEST_CACHE (build cache, default
 \${XDG_CACHE_HOME:-~/.cache}/bpf-storage-defer), VMTEST_JOBS (make -j),
-QEMU=/path (the qemu-system-x86_64 for TCG; default: the system's if 10.0
-or newer, else one fetched from Debian's backports, see README.md).
+QEMU=/path (the qemu-system-x86_64 to run; default: the system's, and under
+TCG only if it is 10.0 or newer, else one fetched from Debian's backports,
+see README.md).
 USAGE
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Print the path of the qemu-system-x86_64 that runs the guests under TCG.
 #
-#   QEMU=/path         use that one
+#   QEMU=/path         use that one (a name is looked up in PATH)
 #   default            the system's, if it is QEMU $QEMU_MIN_VERSION or newer;
 #                      else, on Debian, QEMU from $QEMU_DEB_SUITE (default:
 #                      this release's backports), fetched by package name with
@@ -33,8 +33,7 @@ new_enough() {
 }
 
 if [ -n "${QEMU:-}" ]; then
-	[ -x "$QEMU" ] || die "QEMU=$QEMU is not an executable"
-	echo "$QEMU"
+	command -v "$QEMU" || die "QEMU=$QEMU is not an executable"
 	exit 0
 fi
 
@@ -49,7 +48,16 @@ if [ -z "$suite" ] && grep -qx 'ID=debian' /etc/os-release 2>/dev/null; then
 	suite=$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release)
 	suite=${suite:+$suite-backports}
 fi
-[ -n "$suite" ] || die "QEMU ${system:+$(qemu_version "$system") }is older than $QEMU_MIN_VERSION (its multi-threaded TCG runs stale kernel text): set QEMU=<qemu-system-x86_64> or QEMU_DEB_SUITE=<Debian suite>"
+if [ -z "$suite" ]; then
+	if [ -z "$system" ]; then
+		why="no qemu-system-x86_64"
+	elif [ -z "$(qemu_version "$system")" ]; then
+		why="$system does not run"
+	else
+		why="QEMU $(qemu_version "$system") is older than $QEMU_MIN_VERSION (its multi-threaded TCG runs stale kernel text)"
+	fi
+	die "$why: set QEMU=<qemu-system-x86_64 $QEMU_MIN_VERSION or newer> or QEMU_DEB_SUITE=<Debian suite>"
+fi
 [[ $suite =~ ^[a-z0-9][a-z0-9.-]*$ ]] || die "QEMU_DEB_SUITE=$suite is not a suite name"
 
 dir=$VMTEST_CACHE/qemu/$suite
@@ -80,7 +88,7 @@ EOF
 chmod +x "$wrapper"
 v=$(qemu_version "$wrapper")
 if [ -z "$v" ]; then
-	missing=$(ldd "$dir/root/usr/bin/qemu-system-x86_64" 2>&1 | grep 'not found' | head -3 | tr '\n' ' ')
+	missing=$({ ldd "$dir/root/usr/bin/qemu-system-x86_64" 2>&1 || true; } | { grep 'not found' || true; } | head -3 | tr '\n' ' ')
 	rm -f "$wrapper"
 	die "QEMU from $suite does not run here${missing:+ (missing: $missing)}: set QEMU= or QEMU_DEB_SUITE="
 fi

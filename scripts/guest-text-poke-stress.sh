@@ -8,8 +8,8 @@
 # made while the call site held text_poke_bp()'s INT3, and the guest dies
 # with "Oops: int3" at __schedule+0x2135 (what a CI run of
 # test_progs/cgroup_put_rq_lock hit). Run it from the host with:
-#   QEMU=<qemu-system-x86_64> ./vmtest.sh --share "$PWD/scripts" -- \
-#       "$PWD/scripts/guest-text-poke-stress.sh" 4000
+#   QEMU=<qemu-system-x86_64> ./vmtest.sh --accel tcg [--kernel base] \
+#       --share "$PWD/scripts" -- "$PWD/scripts/guest-text-poke-stress.sh" 4000
 # seen (2026-12-06, 2 vCPUs, TCG, debug kernels), the same oops at the same
 # address on the base and the patched kernel:
 #   QEMU 7.2.22, thread=multi, patched: oops after about 1370, 70 and 240

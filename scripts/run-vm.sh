@@ -114,10 +114,19 @@ stop_qemu() {
 
 rm -f "$share/shares"
 booted=0
-if [ "$accel" = kvm ] || { [ "$accel" = auto ] && kvm_usable; }; then
-	# KVM: $QEMU or the system's QEMU, whatever its version
-	qemu=${QEMU:-qemu-system-x86_64}
-	need_cmd "$qemu"
+# no_qemu ACCEL [DETAIL]: no QEMU to run the guest with: like a failed boot,
+# not a failed test
+no_qemu() {
+	printf "\nVMTEST_RUN_FAILED qemu\n" >>"$log"
+	note "error: no QEMU to run the guest under $1${2:+ ($2)}"
+	exit 125
+}
+# KVM: $QEMU or the system's QEMU, whatever its version
+qemu=${QEMU:-qemu-system-x86_64}
+if [ "$accel" = auto ] && kvm_usable && ! command -v "$qemu" >/dev/null; then
+	note "no $qemu for KVM: trying TCG"
+elif [ "$accel" = kvm ] || { [ "$accel" = auto ] && kvm_usable; }; then
+	command -v "$qemu" >/dev/null || no_qemu KVM "$qemu not found"
 	kvm_timeout=$([ "$accel" = kvm ] && echo "$boot_timeout" || echo 30)
 	if boot kvm "$kvm_timeout"; then
 		booted=1 accel=kvm
@@ -139,11 +148,7 @@ fi
 if [ $booted -eq 0 ]; then
 	accel=tcg
 	# TCG: a QEMU whose multi-threaded TCG does not run stale kernel text
-	qemu=$("$VMTEST_ROOT/scripts/fetch-qemu.sh") || {
-		printf "\nVMTEST_RUN_FAILED qemu\n" >>"$log"
-		note "error: no QEMU to run the guest under TCG (see above)"
-		exit 125
-	}
+	qemu=$("$VMTEST_ROOT/scripts/fetch-qemu.sh") || no_qemu TCG "see above"
 	if ! boot tcg "$boot_timeout"; then
 		stop_qemu
 		tail -25 "$log" 2>/dev/null | sed 's/^/vmtest:   | /' >&2
